@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "otp-fcgi",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "otp-fcgi", targets: ["otp-fcgi"]),
+        .library(name: "OTPLogic", targets: ["OTPLogic"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CFastCGI",
+            pkgConfig: "fcgi",
+            providers: [.apt(["libfcgi-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "OTPLogic",
+            dependencies: [
+                "CSQLite",
+                "CCurl",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "otp-fcgi",
+            dependencies: [
+                "OTPLogic",
+                "CFastCGI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "OTPLogicTests",
+            dependencies: ["OTPLogic", "CSQLite"]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["CCurl"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

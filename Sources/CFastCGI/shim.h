@@ -1,0 +1,5 @@
+#ifndef OTP_CFASTCGI_SHIM_H
+#define OTP_CFASTCGI_SHIM_H
+#include <fcgiapp.h>
+#include <fcgios.h>
+#endif

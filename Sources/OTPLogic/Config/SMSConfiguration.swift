@@ -1,0 +1,132 @@
+/// Which SMS provider delivers codes, and how long a send may take.
+public struct SMSConfiguration: Sendable {
+    public enum Provider: Sendable {
+        /// Development and tests only: one JSON line per message appended to a file.
+        case file(path: String)
+        case twilio(TwilioConfiguration)
+    }
+
+    enum Kind: String, CaseIterable {
+        case twilio, file
+    }
+
+    public var provider: Provider
+    public var connectTimeoutSeconds: Int = 5
+    public var totalTimeoutSeconds: Int = 10
+
+    public init(provider: Provider, connectTimeoutSeconds: Int = 5, totalTimeoutSeconds: Int = 10) {
+        self.provider = provider
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.totalTimeoutSeconds = totalTimeoutSeconds
+    }
+
+    static func read(_ reader: inout EnvironmentReader) -> SMSConfiguration {
+        let connect = reader.integer("OTP_SMS_CONNECT_TIMEOUT_SECONDS", default: 5, range: 1...30)
+        let total = reader.integer("OTP_SMS_TIMEOUT_SECONDS", default: 10, range: 1...60)
+        if total < connect {
+            reader.problem("OTP_SMS_TIMEOUT_SECONDS", "must not be shorter than OTP_SMS_CONNECT_TIMEOUT_SECONDS")
+        }
+        let provider: Provider
+        switch reader.choice("OTP_SMS_PROVIDER", default: Kind.twilio, allowed: Kind.allCases) {
+        case .file:
+            let path = reader.required("OTP_SMS_FILE", because: "when OTP_SMS_PROVIDER=file") ?? ""
+            provider = .file(path: path)
+        case .twilio:
+            provider = .twilio(TwilioConfiguration.read(&reader))
+        }
+        return SMSConfiguration(provider: provider, connectTimeoutSeconds: connect, totalTimeoutSeconds: total)
+    }
+}
+
+/// Credentials and endpoint of Twilio's Messaging API.
+public struct TwilioConfiguration: Sendable {
+    public static let defaultAPIBase = "https://api.twilio.com"
+
+    public var accountSID: String
+    public var authToken: Secret
+    public var messagingServiceSID: String
+    /// Scheme, host and optional port, without a trailing slash.
+    public var apiBase: String
+
+    public init(accountSID: String, authToken: Secret, messagingServiceSID: String, apiBase: String = defaultAPIBase) {
+        self.accountSID = accountSID
+        self.authToken = authToken
+        self.messagingServiceSID = messagingServiceSID
+        self.apiBase = apiBase
+    }
+
+    /// The `Messages.json` resource of the account.
+    public var messagesURL: String { "\(apiBase)/2010-04-01/Accounts/\(accountSID)/Messages.json" }
+
+    static func read(_ reader: inout EnvironmentReader) -> TwilioConfiguration {
+        let because = "when OTP_SMS_PROVIDER=twilio (the default)"
+        let account = reader.required("TWILIO_ACCOUNT_SID", because: because) ?? ""
+        if !account.isEmpty && !isSID(account, prefix: "AC") {
+            reader.problem("TWILIO_ACCOUNT_SID", "must be AC followed by 32 hexadecimal characters")
+        }
+        let token = reader.required("TWILIO_AUTH_TOKEN", because: because) ?? ""
+        let service = reader.required("TWILIO_MESSAGING_SERVICE_SID", because: because) ?? ""
+        if !service.isEmpty && !isSID(service, prefix: "MG") {
+            reader.problem("TWILIO_MESSAGING_SERVICE_SID", "must be MG followed by 32 hexadecimal characters")
+        }
+        var base = reader.string("TWILIO_API_BASE", default: defaultAPIBase)
+        while base.hasSuffix("/") { base.removeLast() }
+        switch APIBaseURL.check(base) {
+        case .ok: break
+        case .invalid(let reason): reader.problem("TWILIO_API_BASE", reason)
+        }
+        return TwilioConfiguration(accountSID: account, authToken: Secret(token), messagingServiceSID: service, apiBase: base)
+    }
+
+    /// `prefix` followed by exactly 32 hexadecimal digits, as Twilio's SIDs are.
+    public static func isSID(_ value: String, prefix: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard bytes.count == 34, value.hasPrefix(prefix) else { return false }
+        return bytes[2...].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }
+    }
+}
+
+/// Checks the provider's base URL: HTTPS, unless it points at this machine (the tests' fake).
+enum APIBaseURL {
+    enum Result: Equatable {
+        case ok
+        case invalid(String)
+    }
+
+    static func check(_ url: String) -> Result {
+        let scheme: String
+        let rest: Substring
+        if url.hasPrefix("https://") {
+            scheme = "https"
+            rest = url.dropFirst("https://".count)
+        } else if url.hasPrefix("http://") {
+            scheme = "http"
+            rest = url.dropFirst("http://".count)
+        } else {
+            return .invalid("must start with https://")
+        }
+        let authority = rest.prefix { $0 != "/" }
+        guard !authority.isEmpty, !authority.contains("@"), rest.count == authority.count else {
+            return .invalid("must be a scheme and host only, like https://api.twilio.com")
+        }
+        if scheme == "http" && !isLoopback(host(of: authority)) {
+            return .invalid("must use https:// (plain http is allowed only for 127.0.0.1, [::1] or localhost)")
+        }
+        return .ok
+    }
+
+    static func host(of authority: Substring) -> Substring {
+        if authority.hasPrefix("[") {
+            return authority.prefix { $0 != "]" }.dropFirst()
+        }
+        return authority.prefix { $0 != ":" }
+    }
+
+    static func isLoopback(_ host: Substring) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        // A dotted IPv4 address in 127.0.0.0/8; "127.example.com" is not loopback.
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127"
+            && parts.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && UInt8(part) != nil }
+    }
+}

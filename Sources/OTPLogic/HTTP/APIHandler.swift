@@ -1,0 +1,107 @@
+import Logging
+
+/// FastCGI-free request handling: a request value in, a response value out.
+public final class APIHandler {
+    private let service: OTPService
+    private let logger: Logger
+
+    public init(service: OTPService, logger: Logger) {
+        self.service = service
+        self.logger = logger
+    }
+
+    /// Answers one request. Never throws: every failure has a defined answer.
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        let route: Route
+        do {
+            route = try Route.resolve(request)
+        } catch {
+            return ErrorResponses.response(for: error)
+        }
+        reportPrincipalProblems(request.principal, route: route)
+        do {
+            switch route {
+            case .send: return try send(request)
+            case .verify: return try verify(request)
+            case .stepUpCheck: return try stepUpCheck(request)
+            case .health: return try health(request)
+            }
+        } catch let error as RequestError {
+            return ErrorResponses.response(for: error)
+        } catch let error as OTPError {
+            return ErrorResponses.response(for: error)
+        } catch {
+            logger.error("unexpected error", metadata: ["event": "request", "error": "\(type(of: error))"])
+            return .detail(500, "Internal error")
+        }
+    }
+
+    private func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try SendBody(json: jsonBody(of: request))
+        _ = try service.send(to: body.phone, purpose: body.purpose, user: request.principal.userID)
+        return .json(200, #"{"status": "sent"}"#)
+    }
+
+    private func verify(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try VerifyBody(json: jsonBody(of: request), codeLength: service.rules.codeLength)
+        switch try service.verify(phone: body.phone, purpose: body.purpose, code: body.code, user: request.principal.userID) {
+        case .phoneVerified:
+            return .json(200, #"{"status": "verified"}"#)
+        case .stepUpGranted(let token):
+            return .json(200, "{\"status\": \"verified\", \"step_up_token\": \(JSONText.quoted(token))}")
+        }
+    }
+
+    private func stepUpCheck(_ request: HTTPRequest) throws -> HTTPResponse {
+        let user = try service.consumeStepUpToken(request.stepUpToken, user: request.principal.userID)
+        return HTTPResponse(status: 204, headers: [.init("Cache-Control", "no-store"), .init("X-Step-Up-User", user)])
+    }
+
+    private func health(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+        guard request.method == "GET" || request.method == "HEAD" else { throw .methodNotAllowed(allow: "GET, HEAD") }
+        if service.isHealthy() {
+            return .json(200, #"{"status": "ok"}"#)
+        }
+        return .json(503, #"{"status": "unavailable"}"#, headers: [.init("Retry-After", "5")])
+    }
+
+    /// The checks every JSON endpoint shares, in this order: method, size, content type, completeness.
+    private func jsonBody(of request: HTTPRequest) throws(RequestError) -> [UInt8] {
+        guard request.method == "POST" else { throw .methodNotAllowed(allow: "POST") }
+        if request.body == .tooLarge { throw .payloadTooLarge }
+        guard MediaType.isJSON(request.contentType) else { throw .unsupportedMediaType }
+        guard case .complete(let bytes) = request.body else {
+            throw .malformed("Request body is shorter than its Content-Length")
+        }
+        return bytes
+    }
+
+    private func reportPrincipalProblems(_ principal: Principal, route: Route) {
+        switch principal {
+        case .ambiguous:
+            logger.error(
+                "REMOTE_USER sent more than once; treating the request as anonymous. Use the fastcgi params file shipped with otp-fcgi instead of fastcgi_params",
+                metadata: ["event": "config_error", "route": "\(route)"]
+            )
+        case .invalid:
+            logger.warning("REMOTE_USER has control characters or is too long; treating the request as anonymous", metadata: ["event": "config_error"])
+        case .anonymous, .user:
+            break
+        }
+    }
+}
+
+/// `Content-Type` matching.
+enum MediaType {
+    /// `application/json`, any case, with an optional `charset=utf-8` parameter.
+    static func isJSON(_ header: String?) -> Bool {
+        guard let header else { return false }
+        let parts = header.split(separator: ";", omittingEmptySubsequences: false)
+        guard parts[0].trimmingASCIIWhitespace().lowercased() == "application/json" else { return false }
+        for parameter in parts.dropFirst() {
+            let pair = parameter.trimmingASCIIWhitespace().lowercased()
+            guard pair == "charset=utf-8" || pair == "charset=\"utf-8\"" else { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,79 @@
+/// One request as the FastCGI layer hands it to the logic: the CGI parameters otp-fcgi reads and
+/// the body, already bounded.
+public struct HTTPRequest: Sendable {
+    /// Bodies longer than this are refused with 413 without being read.
+    public static let maximumBodyBytes = 4096
+
+    public enum Body: Sendable, Equatable {
+        case complete([UInt8])
+        /// `CONTENT_LENGTH` was over `maximumBodyBytes`.
+        case tooLarge
+        /// Fewer bytes arrived than `CONTENT_LENGTH` announced, or it was not a number.
+        case incomplete
+    }
+
+    public var method: String
+    /// `DOCUMENT_URI`: routes the public API by its last segment.
+    public var documentURI: String
+    /// `OTP_ENDPOINT`: set only by nginx in internal locations.
+    public var endpoint: String?
+    public var contentType: String?
+    public var body: Body
+    public var principal: Principal
+    /// `HTTP_X_STEP_UP_TOKEN`.
+    public var stepUpToken: String?
+    public var remoteAddress: String?
+
+    public init(
+        method: String, documentURI: String, endpoint: String? = nil, contentType: String? = nil,
+        body: Body = .complete([]), principal: Principal = .anonymous, stepUpToken: String? = nil,
+        remoteAddress: String? = nil
+    ) {
+        self.method = method
+        self.documentURI = documentURI
+        self.endpoint = endpoint
+        self.contentType = contentType
+        self.body = body
+        self.principal = principal
+        self.stepUpToken = stepUpToken
+        self.remoteAddress = remoteAddress
+    }
+}
+
+/// Who nginx says is calling, from `REMOTE_USER`.
+public enum Principal: Sendable, Equatable {
+    case anonymous
+    case user(String)
+    /// `REMOTE_USER` arrived more than once: a client may have chosen one of the values (Debian's
+    /// stock `fastcgi_params` forwards `$remote_user` from any Basic header). Treated as anonymous.
+    case ambiguous
+    /// A value no authentication module produces (control characters, absurd length). Anonymous.
+    case invalid
+
+    public static let maximumLength = 256
+
+    /// Classifies every `REMOTE_USER` value the request carried, in order.
+    public init(remoteUserValues values: [String]) {
+        switch values.count {
+        case 0:
+            self = .anonymous
+        case 1:
+            let value = values[0]
+            if value.isEmpty {
+                self = .anonymous
+            } else if value.utf8.count > Principal.maximumLength || value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
+                self = .invalid
+            } else {
+                self = .user(value)
+            }
+        default:
+            self = .ambiguous
+        }
+    }
+
+    /// The authenticated user, or nil for every kind of anonymous.
+    public var userID: String? {
+        if case .user(let id) = self { return id }
+        return nil
+    }
+}

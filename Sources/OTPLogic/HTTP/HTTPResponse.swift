@@ -1,0 +1,72 @@
+/// One answer: status, headers and a JSON body. Every answer carries `Cache-Control: no-store`.
+public struct HTTPResponse: Sendable, Equatable {
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var status: Int
+    public var headers: [Header]
+    public var body: String
+
+    public init(status: Int, headers: [Header] = [], body: String = "") {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON answer with the headers every answer of the API carries.
+    public static func json(_ status: Int, _ body: String, headers: [Header] = []) -> HTTPResponse {
+        HTTPResponse(
+            status: status,
+            headers: [Header("Content-Type", "application/json"), Header("Cache-Control", "no-store")] + headers,
+            body: body
+        )
+    }
+
+    /// `{"detail": "<message>"}`.
+    public static func detail(_ status: Int, _ message: String, headers: [Header] = []) -> HTTPResponse {
+        json(status, "{\"detail\": \(JSONText.quoted(message))}", headers: headers)
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// The CGI/FastCGI form: a `Status:` line, the headers, a blank line, the body.
+    public func cgiBytes() -> [UInt8] {
+        var text = "Status: \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
+        for header in headers {
+            text += "\(header.name): \(header.value)\r\n"
+        }
+        if !body.isEmpty {
+            text += "Content-Length: \(body.utf8.count)\r\n"
+        }
+        text += "\r\n"
+        text += body
+        return Array(text.utf8)
+    }
+
+    static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 204: "No Content"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 422: "Unprocessable Content"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Status"
+        }
+    }
+}

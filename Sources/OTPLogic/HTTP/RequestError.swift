@@ -1,0 +1,11 @@
+/// What is wrong with a request before any rule runs. Every case has no side effect.
+public enum RequestError: Error, Sendable, Equatable {
+    case notFound
+    case methodNotAllowed(allow: String)
+    case payloadTooLarge
+    case unsupportedMediaType
+    /// Not parseable: broken JSON, not UTF-8, or a body shorter than announced.
+    case malformed(String)
+    /// Parseable but not what the endpoint takes: names the field, never echoes a phone.
+    case invalid(String)
+}

@@ -1,0 +1,26 @@
+/// Which endpoint a request is for.
+public enum Route: Sendable, Equatable {
+    case send
+    case verify
+    case stepUpCheck
+    case health
+
+    /// Internal endpoints come only from `OTP_ENDPOINT`, which nginx sets in internal locations and
+    /// a client cannot; the public API is the last segment of `DOCUMENT_URI`. So no path reaches
+    /// the check or health.
+    public static func resolve(_ request: HTTPRequest) throws(RequestError) -> Route {
+        if let endpoint = request.endpoint, !endpoint.isEmpty {
+            switch endpoint {
+            case "step-up-check": return .stepUpCheck
+            case "health": return .health
+            default: throw .notFound
+            }
+        }
+        let segment = request.documentURI.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        switch segment {
+        case "send": return .send
+        case "verify": return .verify
+        default: throw .notFound
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// The stored state of one (phone, purpose): the live code, its counters and a send in flight.
+/// One row of `otp_codes`; it holds hashes only, never the phone or the code.
+public struct CodeRecord: Sendable, Equatable {
+    public var phoneHash: String
+    public var purpose: Purpose
+    /// Hash of the code the user was last sent; nil before the first delivered send.
+    public var codeHash: String?
+    public var issuedAt: UnixTime?
+    public var expiresAt: UnixTime
+    /// Wrong guesses against this (phone, purpose), kept across resends.
+    public var attempts: Int
+    public var sendCount: Int
+    public var sendWindowStart: UnixTime?
+    public var lastSentAt: UnixTime?
+    /// Set when the current code was used; a used code never verifies again.
+    public var verifiedAt: UnixTime?
+    /// Hash of a code handed to the SMS provider and not yet confirmed delivered; it never verifies.
+    public var pendingCodeHash: String?
+    public var pendingSince: UnixTime?
+
+    public init(
+        phoneHash: String, purpose: Purpose, codeHash: String? = nil, issuedAt: UnixTime? = nil,
+        expiresAt: UnixTime = 0, attempts: Int = 0, sendCount: Int = 0, sendWindowStart: UnixTime? = nil,
+        lastSentAt: UnixTime? = nil, verifiedAt: UnixTime? = nil, pendingCodeHash: String? = nil,
+        pendingSince: UnixTime? = nil
+    ) {
+        self.phoneHash = phoneHash
+        self.purpose = purpose
+        self.codeHash = codeHash
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.attempts = attempts
+        self.sendCount = sendCount
+        self.sendWindowStart = sendWindowStart
+        self.lastSentAt = lastSentAt
+        self.verifiedAt = verifiedAt
+        self.pendingCodeHash = pendingCodeHash
+        self.pendingSince = pendingSince
+    }
+
+    /// The record as the rules see it at `now`: once `expiresAt` has passed with no newer send, the
+    /// code is gone and the failed-attempt count (and so any lockout) starts again from zero.
+    func current(at now: UnixTime) -> CodeRecord {
+        guard now >= expiresAt else { return self }
+        var copy = self
+        copy.codeHash = nil
+        copy.issuedAt = nil
+        copy.verifiedAt = nil
+        copy.attempts = 0
+        return copy
+    }
+}

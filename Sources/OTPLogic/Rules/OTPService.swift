@@ -1,0 +1,212 @@
+import Logging
+
+/// The product: send and verify codes, mint and consume step-up tokens. One instance per worker
+/// thread, with that thread's store and SMS sender; the clock and random source are injected.
+public final class OTPService {
+    public let rules: RulesConfiguration
+    private let templates: MessageTemplates
+    private let hasher: SecretHasher
+    private let store: any OTPStore
+    private let sender: any SMSSender
+    private let clock: any UnixClock
+    private var generator: SecretGenerator
+    private let sendPolicy: SendPolicy
+    private let verifyPolicy: VerifyPolicy
+    private let logger: Logger
+
+    public init(
+        rules: RulesConfiguration, templates: MessageTemplates, hasher: SecretHasher, store: any OTPStore,
+        sender: any SMSSender, clock: any UnixClock, generator: SecretGenerator = SecretGenerator(), logger: Logger
+    ) {
+        self.rules = rules
+        self.templates = templates
+        self.hasher = hasher
+        self.store = store
+        self.sender = sender
+        self.clock = clock
+        self.generator = generator
+        self.sendPolicy = SendPolicy(rules: rules)
+        self.verifyPolicy = VerifyPolicy(rules: rules)
+        self.logger = logger
+    }
+
+    /// What happened to a well-formed send. The client sees "sent" for both.
+    public enum SendOutcome: Sendable, Equatable {
+        case sent
+        case suppressed(SendSuppression)
+    }
+
+    /// Sends a new code unless a rule suppresses it. The new code becomes live only once the
+    /// provider has accepted the message; until then an earlier code stays as it was.
+    public func send(to phone: PhoneNumber, purpose: Purpose, user: String?) throws(OTPError) -> SendOutcome {
+        if purpose == .stepUp && user == nil { throw .notAuthenticated }
+        let phoneHash = hasher.phoneHash(phone)
+        var log = logger
+        log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
+        log[metadataKey: "purpose"] = "\(purpose.rawValue)"
+
+        let code = generator.code(length: rules.codeLength)
+        let pendingHash = hasher.codeHash(code)
+        let reservedAt = clock.now()
+        let suppression: SendSuppression? = try storing(log) { transaction in
+            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
+            if let reason = sendPolicy.suppression(of: stored, at: reservedAt) { return reason }
+            try transaction.save(sendPolicy.reserve(stored, phoneHash: phoneHash, purpose: purpose, pendingHash: pendingHash, at: reservedAt))
+            return nil
+        }
+        if let suppression {
+            log.info("send suppressed", metadata: ["event": "otp.send", "outcome": "suppressed", "reason": "\(suppression.rawValue)"])
+            return .suppressed(suppression)
+        }
+
+        let body = templates.template(for: purpose).render(code: code, minutes: rules.codeTTLMinutes)
+        do {
+            try sender.send(SMSMessage(to: phone, purpose: purpose, body: body))
+        } catch {
+            releaseReservation(phoneHash: phoneHash, purpose: purpose, pendingHash: pendingHash, log: log)
+            throw providerFailure(error, log: log)
+        }
+
+        let confirmed: Bool = try storing(log) { transaction in
+            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
+            guard let record = sendPolicy.confirm(stored, pendingHash: pendingHash, at: clock.now()) else { return false }
+            try transaction.save(record)
+            return true
+        }
+        guard confirmed else {
+            // Only if this process stalled longer than `sendInFlightSeconds` and another send took over.
+            log.error("delivered code was superseded before it could be recorded", metadata: ["event": "otp.send", "outcome": "lost_reservation"])
+            throw .smsUnavailable(retryAfterSeconds: 5)
+        }
+        log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent"])
+        return .sent
+    }
+
+    /// What a successful verification returns.
+    public enum VerifyOutcome: Sendable, Equatable {
+        case phoneVerified
+        /// The step-up token, shown to the client once and stored only as a hash.
+        case stepUpGranted(token: String)
+    }
+
+    /// Checks a code. On success marks it used and, in the same transaction, records the verified
+    /// phone or mints a step-up token bound to `user`.
+    public func verify(phone: PhoneNumber, purpose: Purpose, code: String, user: String?) throws(OTPError) -> VerifyOutcome {
+        if purpose == .stepUp && user == nil { throw .notAuthenticated }
+        let phoneHash = hasher.phoneHash(phone)
+        var log = logger
+        log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
+        log[metadataKey: "purpose"] = "\(purpose.rawValue)"
+
+        let candidateHash = hasher.codeHash(code)
+        let now = clock.now()
+        let result: (VerifyPolicy.Evaluation, VerifyOutcome?) = try storing(log) { transaction in
+            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
+            let evaluation = verifyPolicy.evaluate(stored, candidateHash: candidateHash, at: now)
+            if let updated = evaluation.updated { try transaction.save(updated) }
+            guard evaluation.failure == nil else { return (evaluation, nil) }
+            switch purpose {
+            case .verifyPhone:
+                try transaction.markPhoneVerified(userID: user, phone: phone, at: now)
+                return (evaluation, .phoneVerified)
+            case .stepUp:
+                let token = generator.stepUpToken()
+                try transaction.insertStepUpToken(
+                    hash: hasher.tokenHash(token), userID: user ?? "", createdAt: now, expiresAt: now + rules.stepUpTokenTTLSeconds
+                )
+                return (evaluation, .stepUpGranted(token: token))
+            }
+        }
+        let (evaluation, outcome) = result
+        guard let outcome, evaluation.failure == nil else {
+            let reason = evaluation.failure?.rawValue ?? "unknown"
+            log.info("verification failed", metadata: ["event": "otp.verify", "outcome": "failed", "reason": "\(reason)"])
+            if evaluation.lockedOutNow {
+                log.warning("attempts used up; locked out until the code expires", metadata: ["event": "otp.lockout"])
+            }
+            throw .invalidOrExpiredCode
+        }
+        log.info("code verified", metadata: ["event": "otp.verify", "outcome": "verified"])
+        return outcome
+    }
+
+    /// Admits the request when `token` is an unused, unexpired step-up token issued to `user`, and
+    /// consumes it. Returns the principal to pass on.
+    public func consumeStepUpToken(_ token: String?, user: String?) throws(OTPError) -> String {
+        var log = logger
+        if let user { log[metadataKey: "user"] = "\(user)" }
+        func refused(_ reason: String) -> OTPError {
+            log.info("step-up refused", metadata: ["event": "step_up.check", "outcome": "denied", "reason": "\(reason)"])
+            return .stepUpDenied
+        }
+        guard let user else { throw refused("no_user") }
+        guard let token else { throw refused("no_token") }
+        guard Base64URL.isEncodedToken(token) else { throw refused("malformed_token") }
+        let hash = hasher.tokenHash(token)
+        let now = clock.now()
+        let consumed: Bool
+        do {
+            consumed = try store.consumeStepUpToken(hash: hash, userID: user, at: now)
+        } catch {
+            log.error("database unavailable", metadata: ["event": "step_up.check", "outcome": "error", "error": "\(error)"])
+            throw .storageUnavailable(error)
+        }
+        guard consumed else {
+            let reason = (try? store.stepUpTokenRefusal(hash: hash, userID: user, at: now))?.rawValue ?? "unknown"
+            throw refused(reason)
+        }
+        log.info("step-up admitted", metadata: ["event": "step_up.check", "outcome": "admitted"])
+        return user
+    }
+
+    /// True when the database answers.
+    public func isHealthy() -> Bool {
+        do {
+            try store.ping()
+            return true
+        } catch {
+            logger.error("health check failed", metadata: ["event": "health", "error": "\(error)"])
+            return false
+        }
+    }
+
+    private func releaseReservation(phoneHash: String, purpose: Purpose, pendingHash: String, log: Logger) {
+        do {
+            try store.writeTransaction { transaction in
+                let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
+                if let released = sendPolicy.release(stored, pendingHash: pendingHash) { try transaction.save(released) }
+            }
+        } catch {
+            // The reservation then expires by itself after `sendInFlightSeconds`.
+            log.error("could not release a failed send", metadata: ["event": "otp.send", "error": "\(error)"])
+        }
+    }
+
+    private func providerFailure(_ error: SMSError, log: Logger) -> OTPError {
+        switch error {
+        case .recipientCannotReceive:
+            log.info("recipient cannot receive SMS", metadata: ["event": "otp.send", "outcome": "undeliverable", "reason": "\(error.logReason)"])
+            return .recipientCannotReceiveSMS
+        case .unavailable(_, let retryAfter):
+            log.warning("SMS provider unavailable", metadata: ["event": "otp.send", "outcome": "provider_error", "reason": "\(error.logReason)"])
+            return .smsUnavailable(retryAfterSeconds: retryAfter)
+        case .misconfigured(_, let retryAfter):
+            log.error("SMS provider rejected our configuration", metadata: ["event": "otp.send", "outcome": "provider_error", "reason": "\(error.logReason)"])
+            return .smsUnavailable(retryAfterSeconds: retryAfter)
+        }
+    }
+
+    /// Runs a write transaction, turning a storage failure into `OTPError` with one log line.
+    private func storing<T>(_ log: Logger, _ body: (any OTPStoreTransaction) throws -> T) throws(OTPError) -> T {
+        do {
+            return try store.writeTransaction(body)
+        } catch let error as StoreError {
+            log.error("database unavailable", metadata: ["event": "storage", "error": "\(error)"])
+            throw .storageUnavailable(error)
+        } catch {
+            let wrapped = StoreError(kind: .other, code: 0, message: "\(type(of: error))")
+            log.error("database unavailable", metadata: ["event": "storage", "error": "\(wrapped)"])
+            throw .storageUnavailable(wrapped)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+/// Makes codes and step-up tokens from an injected random source (the OS CSPRNG in production).
+public struct SecretGenerator {
+    private var random: any RandomNumberGenerator
+
+    /// `random` must be cryptographically secure outside tests; `SystemRandomNumberGenerator` is.
+    public init(random: any RandomNumberGenerator = SystemRandomNumberGenerator()) {
+        self.random = random
+    }
+
+    /// `length` decimal digits, each equally likely (rejection sampling, no modulo bias).
+    public mutating func code(length: Int) -> String {
+        precondition((1...19).contains(length))
+        var bound: UInt64 = 1
+        for _ in 0..<length { bound *= 10 }
+        let value = UInt64.random(in: 0..<bound, using: &random)
+        let digits = String(value)
+        return String(repeating: "0", count: length - digits.count) + digits
+    }
+
+    /// 32 random bytes, base64url without padding (43 characters).
+    public mutating func stepUpToken() -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for _ in 0..<4 {
+            var word = random.next()
+            for _ in 0..<8 {
+                bytes.append(UInt8(truncatingIfNeeded: word))
+                word >>= 8
+            }
+        }
+        return Base64URL.encode(bytes)
+    }
+}
+
+/// base64url (RFC 4648 §5) without padding, for tokens that travel in headers.
+public enum Base64URL {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index + 3 <= bytes.count {
+            let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            for shift in [18, 12, 6, 0] { out.append(alphabet[Int((chunk >> UInt32(shift)) & 63)]) }
+            index += 3
+        }
+        let remaining = bytes.count - index
+        if remaining > 0 {
+            var chunk = UInt32(bytes[index]) << 16
+            if remaining == 2 { chunk |= UInt32(bytes[index + 1]) << 8 }
+            let shifts = remaining == 1 ? [18, 12] : [18, 12, 6]
+            for shift in shifts { out.append(alphabet[Int((chunk >> UInt32(shift)) & 63)]) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// True for exactly the strings `encode` produces from 32 bytes: 43 characters of the alphabet,
+    /// the last one carrying no stray bits.
+    public static func isEncodedToken(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 43 else { return false }
+        for byte in bytes where !alphabet.contains(byte) { return false }
+        guard let last = alphabet.firstIndex(of: bytes[42]) else { return false }
+        return last & 0b11 == 0
+    }
+}

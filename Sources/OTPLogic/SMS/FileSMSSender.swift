@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Development and test sink: appends `{"to": …, "purpose": …, "body": …}` as one line per message.
+public final class FileSMSSender: SMSSender {
+    private let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public func send(_ message: SMSMessage) throws(SMSError) {
+        let line = "{\"to\": \(JSONText.quoted(message.to.e164)), \"purpose\": \(JSONText.quoted(message.purpose.rawValue)), \"body\": \(JSONText.quoted(message.body))}\n"
+        // O_APPEND and one write() per line: lines from concurrent workers never interleave.
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw .unavailable(reason: "sms_file_open_failed_errno_\(errno)", retryAfterSeconds: 30)
+        }
+        defer { close(fd) }
+        let bytes = Array(line.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            throw .unavailable(reason: "sms_file_write_failed_errno_\(errno)", retryAfterSeconds: 30)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import CCurl
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sends through Twilio's Messaging Service: `POST …/Accounts/{sid}/Messages.json`, form-encoded,
+/// HTTP Basic, over one reused libcurl handle per worker.
+///
+/// Twilio's create is not idempotent: a request that may have reached Twilio is never repeated,
+/// or the user could get two different codes. Only failures that certainly did not reach it
+/// (DNS failure, connection refused) and 429 (Twilio did not process the request) are retried,
+/// with backoff, inside the total timeout.
+public final class TwilioSMSSender: SMSSender {
+    private let configuration: TwilioConfiguration
+    private let connectTimeoutMilliseconds: Int
+    private let totalTimeoutMilliseconds: Int
+    private let allowedProtocols: String
+    private let curl = CurlEasyHandle()
+    private let logger: Logger
+
+    /// Twilio codes that mean this recipient cannot get SMS from us; retrying will not help.
+    static let undeliverableCodes: Set<Int> = [21211, 21408, 21610, 21612, 21614]
+
+    public init(configuration: TwilioConfiguration, connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, logger: Logger) {
+        self.configuration = configuration
+        self.connectTimeoutMilliseconds = connectTimeoutSeconds * 1000
+        self.totalTimeoutMilliseconds = totalTimeoutSeconds * 1000
+        // Configuration allows plain http only for a loopback base URL (the tests' fake Twilio).
+        self.allowedProtocols = configuration.apiBase.hasPrefix("http://") ? "http" : "https"
+        self.logger = logger
+    }
+
+    public func send(_ message: SMSMessage) throws(SMSError) {
+        let form = [
+            ("To", message.to.e164),
+            ("MessagingServiceSid", configuration.messagingServiceSID),
+            ("Body", message.body),
+        ].map { "\($0.0)=\(curl.escape($0.1))" }.joined(separator: "&")
+
+        let deadline = Monotonic.milliseconds() + totalTimeoutMilliseconds
+        var backoff = 100
+        while true {
+            let remaining = deadline - Monotonic.milliseconds()
+            guard remaining > 0 else { throw .unavailable(reason: "provider_timeout", retryAfterSeconds: 30) }
+            let response = curl.post(.init(
+                url: configuration.messagesURL,
+                username: configuration.accountSID,
+                password: configuration.authToken.value,
+                formBody: form,
+                headers: ["Content-Type: application/x-www-form-urlencoded", "Accept: application/json", "Expect:"],
+                allowedProtocols: allowedProtocols,
+                connectTimeoutMilliseconds: min(connectTimeoutMilliseconds, remaining),
+                totalTimeoutMilliseconds: remaining
+            ))
+            let outcome = TwilioResponse.classify(response)
+            switch outcome {
+            case .accepted:
+                return
+            case .retryable(let error):
+                let wait = backoff
+                backoff *= 2
+                guard deadline - Monotonic.milliseconds() > wait + 50 else { throw error }
+                logger.info("SMS provider not reached; retrying", metadata: ["event": "sms.retry", "reason": "\(error.logReason)"])
+                Monotonic.sleep(milliseconds: wait)
+            case .failed(let error):
+                throw error
+            }
+        }
+    }
+}
+
+/// What one answer (or failure to get one) from Twilio means.
+enum TwilioResponse: Equatable {
+    case accepted
+    /// Certainly not processed by Twilio: safe to send again.
+    case retryable(SMSError)
+    case failed(SMSError)
+
+    static func classify(_ response: CurlEasyHandle.Response) -> TwilioResponse {
+        switch response.code {
+        case CURLE_OK:
+            break
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
+            return .retryable(.unavailable(reason: "provider_unreachable", retryAfterSeconds: 30))
+        case CURLE_OPERATION_TIMEDOUT:
+            return .failed(.unavailable(reason: "provider_timeout", retryAfterSeconds: 30))
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
+            return .failed(.unavailable(reason: "provider_tls_failed_curl_\(response.code.rawValue)", retryAfterSeconds: 60))
+        default:
+            // Reset, empty reply, read errors: the request may have been processed. Never retried.
+            return .failed(.unavailable(reason: "provider_transport_curl_\(response.code.rawValue)", retryAfterSeconds: 30))
+        }
+
+        let json = try? JSONObjectParser.parse(response.body)
+        func string(_ name: String) -> String? {
+            for member in json ?? [] where member.name == name {
+                if case .string(let text) = member.value { return text }
+            }
+            return nil
+        }
+        func integer(_ name: String) -> Int? {
+            for member in json ?? [] where member.name == name {
+                if case .number(let text) = member.value { return Int(text) }
+            }
+            return nil
+        }
+
+        switch response.status {
+        case 200, 201:
+            guard let sid = string("sid"), isMessageSID(sid) else {
+                return .failed(.unavailable(reason: "provider_unparseable_answer", retryAfterSeconds: 30))
+            }
+            return .accepted
+        case 429:
+            return .retryable(.unavailable(reason: "provider_rate_limited", retryAfterSeconds: 10))
+        case 401, 403:
+            return .failed(.misconfigured(reason: "provider_credentials_rejected_\(integer("code") ?? response.status)", retryAfterSeconds: 60))
+        case 400..<500:
+            if let code = integer("code") {
+                if code == 20429 { return .retryable(.unavailable(reason: "provider_rate_limited", retryAfterSeconds: 10)) }
+                if code == 20003 { return .failed(.misconfigured(reason: "provider_credentials_rejected_20003", retryAfterSeconds: 60)) }
+                if TwilioSMSSender.undeliverableCodes.contains(code) { return .failed(.recipientCannotReceive(providerCode: code)) }
+                return .failed(.misconfigured(reason: "provider_rejected_request_\(code)", retryAfterSeconds: 60))
+            }
+            return .failed(.unavailable(reason: "provider_status_\(response.status)", retryAfterSeconds: 30))
+        default:
+            return .failed(.unavailable(reason: "provider_status_\(response.status)", retryAfterSeconds: 30))
+        }
+    }
+
+    /// `SM` or `MM` followed by 32 hexadecimal characters.
+    static func isMessageSID(_ sid: String) -> Bool {
+        TwilioConfiguration.isSID(sid, prefix: "SM") || TwilioConfiguration.isSID(sid, prefix: "MM")
+    }
+}
+
+/// A clock that never goes backwards, for timeouts.
+enum Monotonic {
+    static func milliseconds() -> Int {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int(spec.tv_sec) * 1000 + Int(spec.tv_nsec) / 1_000_000
+    }
+
+    static func sleep(milliseconds: Int) {
+        var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}

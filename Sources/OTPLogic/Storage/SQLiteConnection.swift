@@ -1,0 +1,157 @@
+import CSQLite
+
+/// One SQLite connection and its prepared statements. Owned by one thread; not `Sendable`.
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+    private var statements: [String: SQLiteStatement] = [:]
+
+    /// Opens (creating if needed) the database; extended result codes on, busy timeout set before
+    /// WAL is switched on, so connections opening together do not fail with "database is locked".
+    init(path: String, busyTimeoutMilliseconds: Int, synchronous: DatabaseConfiguration.Synchronous, create: Bool = true) throws(StoreError) {
+        var opened: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &opened, flags, nil)
+        guard rc == SQLITE_OK, let opened else {
+            let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(opened)
+            throw SQLiteConnection.error(code: rc, message: "\(message) (opening \(path))")
+        }
+        handle = opened
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, Int32(busyTimeoutMilliseconds))
+        do {
+            try execute("PRAGMA journal_mode=WAL")
+            try execute("PRAGMA synchronous=\(synchronous.rawValue.uppercased())")
+            try execute("PRAGMA foreign_keys=ON")
+        } catch {
+            statements.removeAll()
+            sqlite3_close_v2(handle)
+            throw error
+        }
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs SQL text without bound values (schema, pragmas, transaction control).
+    func execute(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        guard rc == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(message)
+            throw SQLiteConnection.error(code: sqlite3_extended_errcode(handle), message: "\(text) in: \(sql)")
+        }
+    }
+
+    /// The prepared statement for `sql`, compiled once per connection and reused.
+    func statement(_ sql: String) throws(StoreError) -> SQLiteStatement {
+        if let cached = statements[sql] { return cached }
+        var prepared: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+        guard rc == SQLITE_OK, let prepared else {
+            throw failure(sql: sql)
+        }
+        let statement = SQLiteStatement(handle: prepared, connection: self, sql: sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// The error SQLite reports for the last call on this connection. Carries the SQL, never values.
+    func failure(sql: String) -> StoreError {
+        SQLiteConnection.error(code: sqlite3_extended_errcode(handle), message: "\(String(cString: sqlite3_errmsg(handle))) in: \(sql)")
+    }
+
+    static func error(code: Int32, message: String) -> StoreError {
+        let kind: StoreError.Kind
+        switch code & 0xff {
+        case SQLITE_BUSY, SQLITE_LOCKED: kind = .busy
+        case SQLITE_FULL: kind = .full
+        case SQLITE_READONLY: kind = .readOnly
+        case SQLITE_CANTOPEN: kind = .cannotOpen
+        case SQLITE_CORRUPT, SQLITE_NOTADB: kind = .corrupt
+        case SQLITE_IOERR where code == otp_sqlite_ioerr_write || code == otp_sqlite_ioerr_fsync: kind = .full
+        default: kind = .other
+        }
+        return StoreError(kind: kind, code: code, message: message)
+    }
+}
+
+/// A prepared statement. Bind, step, read columns, and `reset` (done by `SQLiteConnection` users
+/// through `run` and `query`, so a statement is never left mid-step holding a read lock).
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private unowned let connection: SQLiteConnection
+    let sql: String
+
+    init(handle: OpaquePointer, connection: SQLiteConnection, sql: String) {
+        self.handle = handle
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit {
+        sqlite3_finalize(handle)
+    }
+
+    enum Value {
+        case integer(Int64)
+        case text(String)
+        case null
+    }
+
+    private func bind(_ values: [Value]) throws(StoreError) {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
+            case .text(let text): rc = sqlite3_bind_text(handle, index, text, -1, otp_sqlite_transient())
+            case .null: rc = sqlite3_bind_null(handle, index)
+            }
+            guard rc == SQLITE_OK else { throw connection.failure(sql: sql) }
+        }
+    }
+
+    /// Executes a statement that returns no rows; returns the number of rows it changed.
+    @discardableResult
+    func run(_ values: [Value] = []) throws(StoreError) -> Int {
+        try bind(values)
+        defer { sqlite3_reset(handle) }
+        let rc = sqlite3_step(handle)
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw connection.failure(sql: sql) }
+        return connection.changes
+    }
+
+    /// Executes a query and maps its first row, if any.
+    func first<T>(_ values: [Value] = [], _ map: (Row) throws(StoreError) -> T) throws(StoreError) -> T? {
+        try bind(values)
+        defer { sqlite3_reset(handle) }
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return try map(Row(handle: handle))
+        case SQLITE_DONE: return nil
+        default: throw connection.failure(sql: sql)
+        }
+    }
+
+    /// Column access for the current row.
+    struct Row {
+        let handle: OpaquePointer
+
+        func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+        func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        func optionalInteger(_ column: Int32) -> Int64? { isNull(column) ? nil : integer(column) }
+        func text(_ column: Int32) -> String? {
+            guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+            return String(cString: pointer)
+        }
+    }
+}

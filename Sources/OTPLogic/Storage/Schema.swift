@@ -1,0 +1,84 @@
+/// The database schema as numbered migrations; `PRAGMA user_version` records how many ran.
+enum Schema {
+    /// Migration `n` (1-based) brings a database from version n-1 to n. Append only; never edit one
+    /// that has shipped.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE otp_codes (
+            phone_hash TEXT NOT NULL,
+            purpose TEXT NOT NULL CHECK (purpose IN ('verify_phone', 'step_up')),
+            code_hash TEXT,
+            issued_at INTEGER,
+            expires_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            send_count INTEGER NOT NULL DEFAULT 0 CHECK (send_count >= 0),
+            send_window_start INTEGER,
+            last_sent_at INTEGER,
+            verified_at INTEGER,
+            pending_code_hash TEXT,
+            pending_since INTEGER,
+            PRIMARY KEY (phone_hash, purpose)
+        ) WITHOUT ROWID;
+        CREATE INDEX otp_codes_expires_at ON otp_codes (expires_at);
+        CREATE TABLE step_up_tokens (
+            token_hash TEXT PRIMARY KEY NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX step_up_tokens_expires_at ON step_up_tokens (expires_at);
+        CREATE TABLE IF NOT EXISTS users (
+            user_id TEXT PRIMARY KEY NOT NULL,
+            phone_e164 TEXT,
+            phone_verified INTEGER NOT NULL DEFAULT 0,
+            phone_verified_at INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS notification_preferences (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            sms_phone_number TEXT,
+            sms_phone_verified INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS notification_preferences_sms_phone_number
+            ON notification_preferences (sms_phone_number);
+        """,
+    ]
+
+    static var currentVersion: Int { migrations.count }
+
+    /// Applies every migration the database has not seen, each in its own write transaction, and
+    /// refuses a database written by a newer binary rather than touch it.
+    static func migrate(_ connection: SQLiteConnection) throws(StoreError) -> (from: Int, to: Int) {
+        let from = try version(connection)
+        guard from <= currentVersion else {
+            throw StoreError(
+                kind: .schemaTooNew, code: 0,
+                message: "database schema version \(from) is newer than this otp-fcgi knows (\(currentVersion)); refusing to touch it"
+            )
+        }
+        var version = from
+        while version < currentVersion {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                // Re-read inside the lock: another process may have migrated meanwhile.
+                let locked = try Schema.version(connection)
+                if locked == version {
+                    try connection.execute(migrations[version])
+                    try connection.execute("PRAGMA user_version = \(version + 1)")
+                }
+                try connection.execute("COMMIT")
+                version = max(locked, version + 1)
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+        return (from, version)
+    }
+
+    static func version(_ connection: SQLiteConnection) throws(StoreError) -> Int {
+        let value = try connection.statement("PRAGMA user_version").first { row in row.integer(0) }
+        return Int(value ?? 0)
+    }
+}

@@ -1,0 +1,37 @@
+import Logging
+
+/// Builds the per-thread objects of one worker: its own database connection, its own SMS sender
+/// (with its own libcurl handle), and the service and handler over them.
+public enum WorkerComponents {
+    public static func makeHandler(configuration: Configuration, logger: Logger) throws(StoreError) -> APIHandler {
+        APIHandler(service: try makeService(configuration: configuration, logger: logger), logger: logger)
+    }
+
+    public static func makeService(configuration: Configuration, logger: Logger) throws(StoreError) -> OTPService {
+        let store = try SQLiteOTPStore(configuration: configuration.database)
+        return OTPService(
+            rules: configuration.rules,
+            templates: configuration.templates,
+            hasher: SecretHasher(pepper: configuration.pepper),
+            store: store,
+            sender: makeSender(configuration: configuration.sms, logger: logger),
+            clock: SystemUnixClock(),
+            generator: SecretGenerator(random: SystemRandomNumberGenerator()),
+            logger: logger
+        )
+    }
+
+    public static func makeSender(configuration: SMSConfiguration, logger: Logger) -> any SMSSender {
+        switch configuration.provider {
+        case .file(let path):
+            return FileSMSSender(path: path)
+        case .twilio(let twilio):
+            return TwilioSMSSender(
+                configuration: twilio,
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                totalTimeoutSeconds: configuration.totalTimeoutSeconds,
+                logger: logger
+            )
+        }
+    }
+}

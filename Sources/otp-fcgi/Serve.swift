@@ -1,0 +1,83 @@
+import ArgumentParser
+import CFastCGI
+import Glibc
+import Logging
+import OTPLogic
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the OTP API over FastCGI.",
+        discussion: """
+            With no --listen, serves the FastCGI socket inherited on fd 0 (spawn-fcgi, systemd socket
+            activation). Each worker thread has its own SQLite connection and SMS client. SIGTERM or
+            SIGINT lets requests in flight finish, then exits 0.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("unix:/path/to.sock or HOST:PORT (e.g. 127.0.0.1:9000).", valueName: "address"))
+    var listen: String?
+
+    @Option(name: .long, help: "Worker threads, each serving one request at a time.")
+    var workers: Int = 8
+
+    @Option(name: .long, help: ArgumentHelp("File mode of a unix socket, in octal (nginx must be able to connect).", valueName: "mode"))
+    var socketMode: String = "0660"
+
+    func validate() throws {
+        guard (1...512).contains(workers) else { throw ValidationError("--workers must be from 1 to 512") }
+        guard let mode = mode_t(socketMode, radix: 8), mode <= 0o777 else {
+            throw ValidationError("--socket-mode must be an octal file mode such as 0660")
+        }
+        _ = mode
+        if let listen {
+            do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError(error.description) }
+        }
+    }
+
+    func run() throws {
+        let configuration: Configuration
+        do {
+            configuration = try Configuration.load(from: ProcessEnvironment.current())
+        } catch {
+            StartupFailure.report("otp-fcgi: \(error.description)")
+            throw ExitCode(78)
+        }
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { _ in KeyValueLogHandler(logLevel: level) }
+        let logger = Logger(label: "otp-fcgi")
+
+        try Server(
+            configuration: configuration,
+            listen: listen.map { try! ListenAddress(parsing: $0) },
+            workers: workers,
+            socketMode: mode_t(socketMode, radix: 8)!,
+            logger: logger
+        ).run()
+    }
+}
+
+/// Reads the process environment without Foundation.
+enum ProcessEnvironment {
+    static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                let key = String(text[..<equals])
+                // The first definition wins, as getenv does.
+                if result[key] == nil { result[key] = String(text[text.index(after: equals)...]) }
+            }
+            cursor += 1
+        }
+        return result
+    }
+}
+
+/// Messages written before logging is set up.
+enum StartupFailure {
+    static func report(_ message: String) {
+        let line = Array((message + "\n").utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
