@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Renders the shipped nginx files into a state folder for `make run` and the tests: the same
+# files a sysadmin installs, with production paths replaced by local ones. Also makes the
+# example site's self-signed certificate and its two demo users (once).
+#
+# usage: scripts/render-nginx.sh STATE_DIR HTTPS_PORT BACKEND_PORT [SEND_RATE]
+set -euo pipefail
+
+state=$(realpath -m "$1")
+https_port=$2
+backend_port=$3
+send_rate=${4:-}
+here=$(cd "$(dirname "$0")/.." && pwd)
+src="$here/nginx"
+out="$state/nginx"
+
+mkdir -p "$out/conf.d" "$out/snippets" "$out/sites-enabled" "$state/nginx-tmp"
+
+user_directive=""
+if [ "$(id -u)" = 0 ]; then user_directive="user root;"; fi
+
+render() {
+    sed -e "s|/run/otp-fcgi/otp.sock|$state/otp.sock|g" \
+        -e "s|/etc/nginx/otp-fcgi-example|$state|g" \
+        -e "s|127.0.0.1:8443|127.0.0.1:$https_port|g" \
+        -e "s|127.0.0.1:8444|127.0.0.1:$backend_port|g" \
+        -e "s|@STATE@|$state|g" \
+        -e "s|@USER_DIRECTIVE@|$user_directive|g" \
+        "$1" > "$2"
+}
+
+render "$src/dev/nginx.conf" "$out/nginx.conf"
+render "$src/conf.d/otp-fcgi.conf" "$out/conf.d/otp-fcgi.conf"
+render "$src/snippets/otp-fcgi.conf" "$out/snippets/otp-fcgi.conf"
+render "$src/otp-fcgi_params" "$out/otp-fcgi_params"
+render "$src/sites-available/otp-fcgi-example.conf" "$out/sites-enabled/otp-fcgi-example.conf"
+if [ -n "$send_rate" ]; then
+    sed -i -e "s|rate=10r/m|rate=$send_rate|" "$out/conf.d/otp-fcgi.conf"
+fi
+
+if [ ! -s "$state/cert.pem" ] || [ ! -s "$state/key.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$state/key.pem" -out "$state/cert.pem" 2>/dev/null
+    chmod 600 "$state/key.pem"
+fi
+if [ ! -s "$state/htpasswd" ]; then
+    {
+        printf 'alice:%s\n' "$(openssl passwd -apr1 alice-password)"
+        printf 'bob:%s\n' "$(openssl passwd -apr1 bob-password)"
+    } > "$state/htpasswd"
+fi

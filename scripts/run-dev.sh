@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make run`: otp-fcgi behind nginx on 127.0.0.1 with the file SMS sink, under .state/.
+# Ctrl-C stops both.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+state="$here/.state"
+https_port=${PORT:-8443}
+backend_port=${BACKEND_PORT:-8444}
+binary=${OTP_FCGI_BINARY:-$here/.build/release/otp-fcgi}
+
+mkdir -p "$state"
+chmod 700 "$state"
+[ -s "$state/pepper" ] || (umask 077 && openssl rand -hex 32 > "$state/pepper")
+"$here/scripts/render-nginx.sh" "$state" "$https_port" "$backend_port"
+nginx -t -q -p "$state/nginx" -c "$state/nginx/nginx.conf" -e "$state/nginx-error.log"
+
+export OTP_PEPPER
+OTP_PEPPER=$(cat "$state/pepper")
+export OTP_DB_PATH="$state/otp.sqlite3"
+export OTP_SMS_PROVIDER=file
+export OTP_SMS_FILE="$state/sms.jsonl"
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    echo
+    echo "stopped otp-fcgi and nginx"
+}
+trap stop INT TERM EXIT
+
+"$binary" serve --listen "unix:$state/otp.sock" --workers 4 2> >(tee -a "$state/otp-fcgi.log" >&2) &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$state/otp.sock" ] && break; sleep 0.1; done
+nginx -p "$state/nginx" -c "$state/nginx/nginx.conf" -e "$state/nginx-error.log" &
+pids+=($!)
+sleep 0.5
+
+base="https://127.0.0.1:$https_port"
+cat <<EOT
+
+otp-fcgi is running behind nginx at $base (self-signed certificate: .state/cert.pem).
+SMS go to .state/sms.jsonl instead of phones. Demo users: alice / alice-password, bob / bob-password.
+Try it from another terminal in $here:
+
+  # 1. ask for a step-up code for alice
+  curl --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \\
+       -d '{"phone_e164": "+14155550123", "purpose": "step_up"}' $base/api/otp/send
+
+  # 2. read the code from the SMS sink
+  CODE=\$(tail -n 1 .state/sms.jsonl | grep -o '[0-9]\{6\}' | head -n 1); echo "\$CODE"
+
+  # 3. verify it and keep the one-time step-up token
+  TOKEN=\$(curl -s --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \\
+       -d "{\"phone_e164\": \"+14155550123\", \"purpose\": \"step_up\", \"code\": \"\$CODE\"}" \\
+       $base/api/otp/verify | sed -n 's/.*"step_up_token": "\([^"]*\)".*/\1/p'); echo "\$TOKEN"
+
+  # 4. the protected action: admitted once...
+  curl --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
+
+  # 5. ...and refused the second time (401, step-up required)
+  curl --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
+
+Logs: .state/otp-fcgi.log, .state/nginx-error.log. Ctrl-C stops both.
+EOT
+wait -n "${pids[@]}" || true
