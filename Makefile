@@ -22,7 +22,7 @@ run: release
 ## Every test: unit tests, then the built binary behind the real nginx.
 test: deps
 	$(SWIFT) build --build-tests
-	OTP_FCGI_BINARY=$(CURDIR)/.build/debug/otp-fcgi $(SWIFT) test --skip-build --parallel --num-workers 1
+	OTP_FCGI_BINARY=$(CURDIR)/.build/debug/otp-fcgi $(SWIFT) test --skip-build
 
 clean:
 	rm -rf .build .state
