@@ -1,0 +1,113 @@
+import Foundation
+
+/// Speaks FastCGI straight to the responder's socket, record by record, so a test can stop
+/// halfway through a request.
+final class FastCGIClient {
+    private let fd: Int32
+
+    enum RecordType: UInt8 {
+        case beginRequest = 1, endRequest = 3, params = 4, stdin = 5, stdout = 6, stderr = 7
+    }
+
+    init(unixSocket path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw StackError("connect \(path): errno \(errno)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    func record(_ type: RecordType, requestID: UInt16 = 1, _ content: [UInt8]) {
+        precondition(content.count <= 65_535)
+        let padding = (8 - content.count % 8) % 8
+        var bytes: [UInt8] = [1, type.rawValue, UInt8(requestID >> 8), UInt8(requestID & 0xff),
+                              UInt8(content.count >> 8), UInt8(content.count & 0xff), UInt8(padding), 0]
+        bytes += content
+        bytes += [UInt8](repeating: 0, count: padding)
+        writeAll(bytes)
+    }
+
+    /// BEGIN_REQUEST for the responder role, without keep-alive.
+    func begin(requestID: UInt16 = 1) {
+        record(.beginRequest, requestID: requestID, [0, 1, 0, 0, 0, 0, 0, 0])
+    }
+
+    func params(_ pairs: [(String, String)]) {
+        var content: [UInt8] = []
+        for (name, value) in pairs {
+            content += FastCGIClient.length(name.utf8.count) + FastCGIClient.length(value.utf8.count)
+            content += Array(name.utf8) + Array(value.utf8)
+        }
+        record(.params, content)
+        record(.params, [])
+    }
+
+    func stdin(_ bytes: [UInt8]) {
+        record(.stdin, bytes)
+    }
+
+    /// Reads records until END_REQUEST; returns everything written to stdout.
+    func readResponse(timeoutSeconds: Int = 10) throws -> String {
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var output: [UInt8] = []
+        while true {
+            let header = try readExactly(8)
+            let length = Int(header[4]) << 8 | Int(header[5])
+            let content = try readExactly(length + Int(header[6]))
+            switch RecordType(rawValue: header[1]) {
+            case .stdout: output += content.prefix(length)
+            case .endRequest: return String(decoding: output, as: UTF8.self)
+            default: continue
+            }
+        }
+    }
+
+    static func length(_ count: Int) -> [UInt8] {
+        if count < 128 { return [UInt8(count)] }
+        return [UInt8((count >> 24) | 0x80), UInt8((count >> 16) & 0xff), UInt8((count >> 8) & 0xff), UInt8(count & 0xff)]
+    }
+
+    private func writeAll(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+
+    private func readExactly(_ count: Int) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = buffer[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw StackError("FastCGI connection closed or timed out after \(got) of \(count) bytes") }
+            got += n
+        }
+        return buffer
+    }
+}
+
+/// Reads a value with the sqlite3 command-line shell (a separate process, as an operator would).
+func sqlite(_ database: String, _ sql: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = [database, sql]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}

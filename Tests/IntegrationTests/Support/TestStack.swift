@@ -1,0 +1,272 @@
+import Foundation
+import Testing
+
+/// The built otp-fcgi behind the real Debian nginx, configured from the shipped files
+/// (scripts/render-nginx.sh), in a fresh state folder with its own SQLite file and SMS sink.
+final class TestStack: @unchecked Sendable {
+    struct Options {
+        /// Extra or overriding environment for otp-fcgi.
+        var environment: [String: String] = [:]
+        var workers = 8
+        /// nil keeps the shipped send rate limit; the default lifts it so tests can send freely.
+        var sendRate: String? = "100000r/m"
+        /// Extra nginx server files to enable, by file name.
+        var extraSites: [String: String] = [:]
+    }
+
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: String {
+        ProcessInfo.processInfo.environment["OTP_FCGI_BINARY"]
+            ?? repositoryRoot.appendingPathComponent(".build/debug/otp-fcgi").path
+    }
+
+    let state: URL
+    let httpsPort: Int
+    let backendPort: Int
+    let pepper = "test-pepper-" + UUID().uuidString
+    let client: HTTPClient
+    private(set) var responder: Process?
+    private var nginx: Process?
+    private let options: Options
+    /// Everything that must never appear in a log: filled by the tests' helpers as they go.
+    private var secrets: Set<String> = []
+    private let lock = NSLock()
+
+    init(_ options: Options = Options()) throws {
+        self.options = options
+        state = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-it-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        httpsPort = try TestStack.freePort()
+        backendPort = try TestStack.freePort()
+        client = HTTPClient(baseURL: "https://127.0.0.1:\(httpsPort)", caFile: state.appendingPathComponent("cert.pem").path)
+        record(secret: pepper)
+
+        var render = [TestStack.repositoryRoot.appendingPathComponent("scripts/render-nginx.sh").path, state.path, "\(httpsPort)", "\(backendPort)"]
+        if let rate = options.sendRate { render.append(rate) }
+        try TestStack.run(render)
+        for (name, text) in options.extraSites {
+            try text.replacingOccurrences(of: "@STATE@", with: state.path)
+                .write(to: state.appendingPathComponent("nginx/sites-enabled/\(name)"), atomically: true, encoding: .utf8)
+        }
+        try startResponder()
+        try startNginx()
+    }
+
+    deinit {
+        stopAll()
+        try? FileManager.default.removeItem(at: state)
+    }
+
+    var socketPath: String { state.appendingPathComponent("otp.sock").path }
+    var databasePath: String { state.appendingPathComponent("otp.sqlite3").path }
+    var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
+    var responderLog: String { (try? String(contentsOf: state.appendingPathComponent("otp-fcgi.log"), encoding: .utf8)) ?? "" }
+    var nginxErrorLog: String { (try? String(contentsOf: state.appendingPathComponent("nginx-error.log"), encoding: .utf8)) ?? "" }
+
+    var environment: [String: String] {
+        var environment = [
+            "PATH": "/usr/sbin:/usr/bin:/bin",
+            "OTP_PEPPER": pepper,
+            "OTP_DB_PATH": databasePath,
+            "OTP_SMS_PROVIDER": "file",
+            "OTP_SMS_FILE": smsFile,
+            "OTP_LOG_LEVEL": "debug",
+        ]
+        environment.merge(options.environment) { _, new in new }
+        return environment
+    }
+
+    func startResponder() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestStack.binary)
+        process.arguments = ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"]
+        process.environment = environment
+        process.standardError = try appendingHandle("otp-fcgi.log")
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        responder = process
+        try TestStack.waitUntil("otp-fcgi socket \(socketPath)") { FileManager.default.fileExists(atPath: self.socketPath) || !process.isRunning }
+        guard process.isRunning else { throw StackError("otp-fcgi exited at start:\n\(responderLog)") }
+    }
+
+    private func startNginx() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        let conf = state.appendingPathComponent("nginx").path
+        process.arguments = ["-p", conf, "-c", "\(conf)/nginx.conf", "-e", state.appendingPathComponent("nginx-error.log").path]
+        process.standardError = try appendingHandle("nginx-stderr.log")
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        nginx = process
+        try TestStack.waitUntil("nginx on port \(httpsPort)") { TestStack.canConnect(port: self.httpsPort) || !process.isRunning }
+        guard process.isRunning else {
+            throw StackError("nginx exited at start: \((try? String(contentsOf: state.appendingPathComponent("nginx-stderr.log"), encoding: .utf8)) ?? "")")
+        }
+    }
+
+    /// SIGTERM to otp-fcgi; returns its exit status.
+    @discardableResult
+    func stopResponder() -> Int32? {
+        guard let responder, responder.isRunning else { return responder?.terminationStatus }
+        responder.terminate()
+        responder.waitUntilExit()
+        return responder.terminationStatus
+    }
+
+    func stopAll() {
+        stopResponder()
+        if let nginx, nginx.isRunning {
+            nginx.terminate()
+            nginx.waitUntilExit()
+        }
+    }
+
+    // MARK: - Secrets bookkeeping and the log check
+
+    func record(secret: String) {
+        lock.lock()
+        secrets.insert(secret)
+        lock.unlock()
+    }
+
+    /// Stops everything and checks that neither otp-fcgi's stderr nor nginx's error log contains a
+    /// code, a token, a phone number (with or without +) or the pepper seen during the test.
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) {
+        stopAll()
+        for message in smsMessages() {
+            if let code = message.code { record(secret: code) }
+        }
+        let logs = responderLog + nginxErrorLog
+        #expect(!responderLog.isEmpty, "otp-fcgi wrote no log at all", sourceLocation: sourceLocation)
+        lock.lock()
+        let all = secrets
+        lock.unlock()
+        for secret in all where !secret.isEmpty {
+            #expect(!logs.contains(secret), "a secret reached the logs", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: - API helpers that keep track of secrets
+
+    struct SMS: Sendable {
+        var to: String
+        var purpose: String
+        var body: String
+        /// The first run of 4 to 10 digits in the body.
+        var code: String? {
+            guard let range = body.range(of: "[0-9]{4,10}", options: .regularExpression) else { return nil }
+            return String(body[range])
+        }
+    }
+
+    func smsMessages() -> [SMS] {
+        guard let text = try? String(contentsOfFile: smsFile, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+                  let to = object["to"], let purpose = object["purpose"], let body = object["body"] else { return nil }
+            return SMS(to: to, purpose: purpose, body: body)
+        }
+    }
+
+    /// The code of the last SMS sent to `phone` for `purpose`.
+    func lastCode(to phone: String, purpose: String) -> String? {
+        smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
+    }
+
+    func send(_ phone: String, _ purpose: String, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
+        recordPhone(phone)
+        return client.postJSON("/api/otp/send", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)"}"#, as: user)
+    }
+
+    func verify(_ phone: String, _ purpose: String, code: String, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
+        recordPhone(phone)
+        let result = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)", "code": "\#(code)"}"#, as: user)
+        if let token = result.json["step_up_token"] { record(secret: token) }
+        return result
+    }
+
+    /// Sends a step_up code, reads it from the sink, verifies it: the step-up token.
+    func stepUpToken(phone: String, as user: HTTPClient.Credentials = .alice) throws -> String {
+        let sent = send(phone, "step_up", as: user)
+        guard sent.status == 200 else { throw StackError("send answered \(sent.status): \(sent.body)") }
+        guard let code = lastCode(to: phone, purpose: "step_up") else { throw StackError("no SMS for \(phone)") }
+        let verified = verify(phone, "step_up", code: code, as: user)
+        guard verified.status == 200, let token = verified.json["step_up_token"] else {
+            throw StackError("verify answered \(verified.status): \(verified.body)")
+        }
+        return token
+    }
+
+    func protectedAction(token: String?, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
+        client.request("POST", "/account/cancel-appointment", as: user, headers: token.map { ["X-Step-Up-Token: \($0)"] } ?? [])
+    }
+
+    private func recordPhone(_ phone: String) {
+        record(secret: phone)
+        record(secret: String(phone.dropFirst()))
+    }
+
+    // MARK: - Process plumbing
+
+    private func appendingHandle(_ name: String) throws -> FileHandle {
+        let path = state.appendingPathComponent(name).path
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle.seekToEndOfFile()
+        return handle
+    }
+
+    static func run(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw StackError("\(arguments.joined(separator: " ")) exited \(process.terminationStatus)") }
+    }
+
+    static func waitUntil(_ what: String, timeout: TimeInterval = 10, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            guard Date() < deadline else { throw StackError("timed out waiting for \(what)") }
+            usleep(10_000)
+        }
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw StackError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+struct StackError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
