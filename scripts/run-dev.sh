@@ -37,7 +37,11 @@ pids+=($!)
 for _ in $(seq 50); do [ -S "$state/otp.sock" ] && break; sleep 0.1; done
 nginx -p "$state/nginx" -c "$state/nginx/nginx.conf" -e "$state/nginx-error.log" &
 pids+=($!)
-sleep 0.5
+for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$https_port") 2>/dev/null && break
+    kill -0 "${pids[1]}" 2>/dev/null || { echo "nginx did not start (is port $https_port in use? PORT=... picks another)" >&2; exit 1; }
+    sleep 0.1
+done
 
 base="https://127.0.0.1:$https_port"
 cat <<EOT
@@ -47,22 +51,22 @@ SMS go to .state/sms.jsonl instead of phones. Demo users: alice / alice-password
 Try it from another terminal in $here:
 
   # 1. ask for a step-up code for alice
-  curl --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \\
+  curl -sS -w '\\n' --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \\
        -d '{"phone_e164": "+14155550123", "purpose": "step_up"}' $base/api/otp/send
 
   # 2. read the code from the SMS sink
-  CODE=\$(tail -n 1 .state/sms.jsonl | grep -o '[0-9]\{6\}' | head -n 1); echo "\$CODE"
+  CODE=\$(tail -n 1 .state/sms.jsonl | sed -n 's/.*"body": "[^0-9]*\([0-9]\{6\}\).*/\1/p'); echo "\$CODE"
 
   # 3. verify it and keep the one-time step-up token
-  TOKEN=\$(curl -s --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \\
+  TOKEN=\$(curl -sS --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \\
        -d "{\"phone_e164\": \"+14155550123\", \"purpose\": \"step_up\", \"code\": \"\$CODE\"}" \\
        $base/api/otp/verify | sed -n 's/.*"step_up_token": "\([^"]*\)".*/\1/p'); echo "\$TOKEN"
 
   # 4. the protected action: admitted once...
-  curl --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
+  curl -sS -w '\\n' --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
 
   # 5. ...and refused the second time (401, step-up required)
-  curl --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
+  curl -sS -w '\\n' --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
 
 Logs: .state/otp-fcgi.log, .state/nginx-error.log. Ctrl-C stops both.
 EOT

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import Logging
+@testable import OTPLogic
+
+/// An `OTPService` on a real SQLite file in its own temporary directory, with a fixed clock, a
+/// recording SMS sender and a deterministic random source. The directory goes when the harness does.
+final class Harness {
+    let directory: TemporaryDirectory
+    let clock = FixedClock(Fixture.start)
+    let sender = RecordingSMSSender()
+    let logs = LogRecorder()
+    let rules: RulesConfiguration
+    let hasher = SecretHasher(pepper: Secret(Fixture.pepper))
+    private(set) var store: SQLiteOTPStore!
+    private(set) var service: OTPService!
+
+    var dbPath: String { directory.file("otp.sqlite3") }
+
+    init(rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates, random: any RandomNumberGenerator = SplitMix64(seed: 1)) throws {
+        directory = try TemporaryDirectory()
+        self.rules = rules
+        store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")))
+        service = OTPService(
+            rules: rules, templates: templates, hasher: hasher, store: store, sender: sender, clock: clock,
+            generator: SecretGenerator(random: random), logger: logs.logger()
+        )
+    }
+
+    deinit {
+        service = nil
+        store = nil
+        directory.remove()
+    }
+
+    /// A new handler over the harness's service (handlers hold no state of their own).
+    var handler: APIHandler { APIHandler(service: service, logger: logs.logger()) }
+
+    /// Another connection and service on the same file, as a second worker would have.
+    static func worker(path: String, rules: RulesConfiguration, clock: FixedClock, logs: LogRecorder, seed: UInt64) throws -> OTPService {
+        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 30_000))
+        return OTPService(
+            rules: rules, templates: Fixture.templates, hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
+            sender: RecordingSMSSender(), clock: clock, generator: SecretGenerator(random: SplitMix64(seed: seed)), logger: logs.logger()
+        )
+    }
+
+    @discardableResult
+    func send(_ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil) throws(OTPError) -> OTPService.SendOutcome {
+        try service.send(to: phone, purpose: purpose, user: user)
+    }
+
+    @discardableResult
+    func verify(_ code: String, _ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil) throws(OTPError) -> OTPService.VerifyOutcome {
+        try service.verify(phone: phone, purpose: purpose, code: code, user: user)
+    }
+
+    /// Sends a step-up code to alice's phone and verifies it; returns the token.
+    func stepUpToken(user: String = "alice") throws -> String {
+        try send(Fixture.phone, .stepUp, user: user)
+        let code = try #require(lastCode)
+        guard case .stepUpGranted(let token) = try verify(code, Fixture.phone, .stepUp, user: user) else {
+            throw SQLiteTestError(message: "step-up verification did not grant a token")
+        }
+        return token
+    }
+
+    /// The code in the last message the provider accepted.
+    var lastCode: String? { sender.delivered.last.flatMap { code(in: $0.body) } }
+
+    /// The first run of exactly `codeLength` digits in an SMS body.
+    func code(in body: String) -> String? {
+        var runs: [String] = []
+        var current = ""
+        for character in body + " " {
+            if character.isASCII && character.isNumber { current.append(character) } else {
+                if !current.isEmpty { runs.append(current) }
+                current = ""
+            }
+        }
+        return runs.first { $0.count == rules.codeLength }
+    }
+
+    /// A code of the same length that differs from `code` in every digit.
+    func wrongCode(for code: String) -> String {
+        String(code.map { Character(String(($0.wholeNumberValue! + 1) % 10)) })
+    }
+
+    func rows(_ sql: String) throws -> [[String?]] { try SQLiteFile.query(dbPath, sql) }
+
+    /// The `otp_codes` row of (phone, purpose), read straight from the file.
+    func storedCode(_ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone) throws -> StoredCode? {
+        let rows = try rows(
+            """
+            SELECT attempts, send_count, send_window_start, last_sent_at, expires_at, issued_at, code_hash,
+                   pending_code_hash, verified_at
+            FROM otp_codes WHERE phone_hash = '\(hasher.phoneHash(phone))' AND purpose = '\(purpose.rawValue)'
+            """
+        )
+        guard let row = rows.first else { return nil }
+        let number = { (index: Int) in row[index].flatMap { Int64($0) } }
+        return StoredCode(
+            attempts: number(0), sendCount: number(1), sendWindowStart: number(2), lastSentAt: number(3),
+            expiresAt: number(4), issuedAt: number(5), codeHash: row[6], pendingCodeHash: row[7], verifiedAt: number(8)
+        )
+    }
+}
+
+/// The columns of one `otp_codes` row the tests look at.
+struct StoredCode: Equatable {
+    var attempts: Int64?
+    var sendCount: Int64?
+    var sendWindowStart: Int64?
+    var lastSentAt: Int64?
+    var expiresAt: Int64?
+    var issuedAt: Int64?
+    var codeHash: String?
+    var pendingCodeHash: String?
+    var verifiedAt: Int64?
+}
+
+extension RulesConfiguration {
+    /// Defaults with the given changes.
+    static func with(_ change: (inout RulesConfiguration) -> Void) -> RulesConfiguration {
+        var rules = RulesConfiguration()
+        change(&rules)
+        return rules
+    }
+}
