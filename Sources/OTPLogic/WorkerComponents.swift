@@ -3,18 +3,18 @@ import Logging
 /// Builds the per-thread objects of one worker: its own database connection, its own SMS sender
 /// (with its own libcurl handle), and the service and handler over them.
 public enum WorkerComponents {
-    public static func makeHandler(configuration: Configuration, logger: Logger) throws(StoreError) -> APIHandler {
-        APIHandler(service: try makeService(configuration: configuration, logger: logger), logger: logger)
+    public static func makeHandler(configuration: Configuration, smsLimit: SMSInFlightLimit, logger: Logger) throws(StoreError) -> APIHandler {
+        APIHandler(service: try makeService(configuration: configuration, smsLimit: smsLimit, logger: logger), logger: logger)
     }
 
-    public static func makeService(configuration: Configuration, logger: Logger) throws(StoreError) -> OTPService {
+    public static func makeService(configuration: Configuration, smsLimit: SMSInFlightLimit, logger: Logger) throws(StoreError) -> OTPService {
         let store = try SQLiteOTPStore(configuration: configuration.database)
         return OTPService(
             rules: configuration.rules,
             templates: configuration.templates,
             hasher: SecretHasher(pepper: configuration.pepper),
             store: store,
-            sender: makeSender(configuration: configuration.sms, logger: logger),
+            sender: BoundedSMSSender(makeSender(configuration: configuration.sms, logger: logger), limit: smsLimit),
             clock: SystemUnixClock(),
             generator: SecretGenerator(random: SystemRandomNumberGenerator()),
             logger: logger

@@ -26,6 +26,14 @@ struct Server {
             )
         }
 
+        let smsLimit: SMSInFlightLimit
+        do {
+            smsLimit = SMSInFlightLimit(maximum: try configuration.sms.maxInFlight(workers: workers))
+        } catch {
+            StartupFailure.report("otp-fcgi: \(error.description)")
+            throw ExitCode(78)
+        }
+
         // Opening here first gives one clear error (and runs migrations once) before any worker starts.
         let maintenanceStore: SQLiteOTPStore
         do {
@@ -59,6 +67,7 @@ struct Server {
             throw ExitCode(71)
         }
 
+        TwilioSMSSender.initializeProcess()
         let state = ServerState()
         let configuration = self.configuration
         let logger = self.logger
@@ -68,7 +77,7 @@ struct Server {
                 workerLogger[metadataKey: "worker"] = "\(index)"
                 let handler: APIHandler
                 do {
-                    handler = try WorkerComponents.makeHandler(configuration: configuration, logger: workerLogger)
+                    handler = try WorkerComponents.makeHandler(configuration: configuration, smsLimit: smsLimit, logger: workerLogger)
                 } catch {
                     workerLogger.critical("worker cannot open the database", metadata: ["event": "startup", "error": "\(error)"])
                     exit(74)
@@ -78,7 +87,7 @@ struct Server {
         }
         logger.info("serving", metadata: [
             "event": "startup", "listen": "\(listen.map(describe) ?? "fd 0")", "workers": "\(workers)",
-            "db": "\(configuration.database.path)", "sms_provider": "\(providerName)",
+            "db": "\(configuration.database.path)", "sms_provider": "\(providerName)", "sms_max_inflight": "\(smsLimit.maximum)",
         ])
 
         purge(maintenanceStore)

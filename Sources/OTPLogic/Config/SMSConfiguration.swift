@@ -13,11 +13,28 @@ public struct SMSConfiguration: Sendable {
     public var provider: Provider
     public var connectTimeoutSeconds: Int = 5
     public var totalTimeoutSeconds: Int = 10
+    /// `OTP_SMS_MAX_INFLIGHT`; nil means half the workers (see `maxInFlight(workers:)`).
+    public var maxInFlight: Int?
 
-    public init(provider: Provider, connectTimeoutSeconds: Int = 5, totalTimeoutSeconds: Int = 10) {
+    public init(provider: Provider, connectTimeoutSeconds: Int = 5, totalTimeoutSeconds: Int = 10, maxInFlight: Int? = nil) {
         self.provider = provider
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.totalTimeoutSeconds = totalTimeoutSeconds
+        self.maxInFlight = maxInFlight
+    }
+
+    /// How many sends may wait on the provider at once with `workers` worker threads. With a
+    /// network provider it must leave at least one worker free, or a hung provider would hold
+    /// every worker and stall verification and step-up checks.
+    public func maxInFlight(workers: Int) throws(ConfigurationError) -> Int {
+        let value = maxInFlight ?? max(1, workers / 2)
+        if case .twilio = provider, value >= workers {
+            throw ConfigurationError(problems: [
+                "OTP_SMS_MAX_INFLIGHT: must be lower than --workers (\(workers)) so sends stuck on the provider never hold every worker; it is \(value)"
+                    + (maxInFlight == nil ? " (half the workers, at least 1): start at least 2 workers" : ""),
+            ])
+        }
+        return value
     }
 
     static func read(_ reader: inout EnvironmentReader) -> SMSConfiguration {
@@ -34,7 +51,8 @@ public struct SMSConfiguration: Sendable {
         case .twilio:
             provider = .twilio(TwilioConfiguration.read(&reader))
         }
-        return SMSConfiguration(provider: provider, connectTimeoutSeconds: connect, totalTimeoutSeconds: total)
+        let maxInFlight = reader.value("OTP_SMS_MAX_INFLIGHT") == nil ? nil : reader.integer("OTP_SMS_MAX_INFLIGHT", default: 1, range: 1...1000)
+        return SMSConfiguration(provider: provider, connectTimeoutSeconds: connect, totalTimeoutSeconds: total, maxInFlight: maxInFlight)
     }
 }
 

@@ -190,8 +190,17 @@ public final class OTPService {
         case .unavailable(_, let retryAfter):
             log.warning("SMS provider unavailable", metadata: ["event": "otp.send", "outcome": "provider_error", "reason": "\(error.logReason)"])
             return .smsUnavailable(retryAfterSeconds: retryAfter)
+        case .credentialsRejected(let retryAfter):
+            log.error(
+                "SMS provider rejected our credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+                metadata: ["event": "otp.send", "outcome": "provider_error", "reason": "\(error.logReason)"]
+            )
+            return .smsUnavailable(retryAfterSeconds: retryAfter)
         case .misconfigured(_, let retryAfter):
-            log.error("SMS provider rejected our configuration", metadata: ["event": "otp.send", "outcome": "provider_error", "reason": "\(error.logReason)"])
+            log.error(
+                "SMS provider refused our request: check the Twilio settings (TWILIO_MESSAGING_SERVICE_SID, templates)",
+                metadata: ["event": "otp.send", "outcome": "provider_error", "reason": "\(error.logReason)"]
+            )
             return .smsUnavailable(retryAfterSeconds: retryAfter)
         }
     }

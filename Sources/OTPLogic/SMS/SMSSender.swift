@@ -26,7 +26,10 @@ public enum SMSError: Error, Sendable, Equatable {
     case recipientCannotReceive(providerCode: Int)
     /// The provider is down, slow, overloaded, or answered something we cannot read; try later.
     case unavailable(reason: String, retryAfterSeconds: Int)
-    /// The provider rejected our own credentials or configuration: an operator must act.
+    /// The provider rejected our credentials (Twilio 20003): an operator must act.
+    case credentialsRejected(retryAfterSeconds: Int)
+    /// The provider refused our request for another reason of ours (a bad Messaging Service SID,
+    /// say): an operator must act.
     case misconfigured(reason: String, retryAfterSeconds: Int)
 
     /// A short label for logs and metrics.
@@ -34,6 +37,7 @@ public enum SMSError: Error, Sendable, Equatable {
         switch self {
         case .recipientCannotReceive(let code): "recipient_cannot_receive_\(code)"
         case .unavailable(let reason, _): reason
+        case .credentialsRejected: "provider_credentials_rejected"
         case .misconfigured(let reason, _): reason
         }
     }

@@ -23,6 +23,11 @@ public final class TwilioSMSSender: SMSSender {
     /// Twilio codes that mean this recipient cannot get SMS from us; retrying will not help.
     static let undeliverableCodes: Set<Int> = [21211, 21408, 21610, 21612, 21614]
 
+    /// Initializes libcurl for the process; call once from the main thread before workers start.
+    public static func initializeProcess() {
+        CurlEasyHandle.initializeLibrary()
+    }
+
     public init(configuration: TwilioConfiguration, connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, logger: Logger) {
         self.configuration = configuration
         self.connectTimeoutMilliseconds = connectTimeoutSeconds * 1000
@@ -116,11 +121,11 @@ enum TwilioResponse: Equatable {
         case 429:
             return .retryable(.unavailable(reason: "provider_rate_limited", retryAfterSeconds: 10))
         case 401, 403:
-            return .failed(.misconfigured(reason: "provider_credentials_rejected_\(integer("code") ?? response.status)", retryAfterSeconds: 60))
+            return .failed(.credentialsRejected(retryAfterSeconds: 60))
         case 400..<500:
             if let code = integer("code") {
                 if code == 20429 { return .retryable(.unavailable(reason: "provider_rate_limited", retryAfterSeconds: 10)) }
-                if code == 20003 { return .failed(.misconfigured(reason: "provider_credentials_rejected_20003", retryAfterSeconds: 60)) }
+                if code == 20003 { return .failed(.credentialsRejected(retryAfterSeconds: 60)) }
                 if TwilioSMSSender.undeliverableCodes.contains(code) { return .failed(.recipientCannotReceive(providerCode: code)) }
                 return .failed(.misconfigured(reason: "provider_rejected_request_\(code)", retryAfterSeconds: 60))
             }

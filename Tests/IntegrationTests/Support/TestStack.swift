@@ -12,6 +12,8 @@ final class TestStack: @unchecked Sendable {
         var sendRate: String? = "100000r/m"
         /// Extra nginx server files to enable, by file name.
         var extraSites: [String: String] = [:]
+        /// Deliver through this fake Twilio instead of the file sink.
+        var twilio: FakeTwilio? = nil
     }
 
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -74,6 +76,7 @@ final class TestStack: @unchecked Sendable {
             "OTP_SMS_FILE": smsFile,
             "OTP_LOG_LEVEL": "debug",
         ]
+        if let twilio = options.twilio { environment.merge(twilio.environment) { _, new in new } }
         environment.merge(options.environment) { _, new in new }
         return environment
     }
@@ -138,6 +141,13 @@ final class TestStack: @unchecked Sendable {
         for message in smsMessages() {
             if let code = message.code { record(secret: code) }
         }
+        if let twilio = options.twilio {
+            record(secret: FakeTwilio.authToken)
+            for request in twilio.requests {
+                if let code = request.code { record(secret: code) }
+                if let body = request.field("Body") { record(secret: body) }
+            }
+        }
         let logs = responderLog + nginxErrorLog
         #expect(!responderLog.isEmpty, "otp-fcgi wrote no log at all", sourceLocation: sourceLocation)
         lock.lock()
@@ -172,7 +182,10 @@ final class TestStack: @unchecked Sendable {
 
     /// The code of the last SMS sent to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String? {
-        smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
+        if let twilio = options.twilio {
+            return twilio.requests.last { $0.field("To") == phone && $0.answeredWith == .accept }?.code
+        }
+        return smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
     }
 
     func send(_ phone: String, _ purpose: String, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
