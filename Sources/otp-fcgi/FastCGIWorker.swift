@@ -66,15 +66,15 @@ final class FastCGIWorker {
             guard let value = FCGX_GetParam(name, environment) else { return nil }
             return String(cString: value)
         }
+        let input = request.pointee.in
+        let body = HTTPRequest.readBody(contentLength: parameter("CONTENT_LENGTH")) { buffer in
+            Int(FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), input))
+        }
         return HTTPRequest(
-            method: parameter("REQUEST_METHOD") ?? "",
-            documentURI: parameter("DOCUMENT_URI") ?? "",
-            endpoint: parameter("OTP_ENDPOINT"),
-            contentType: parameter("CONTENT_TYPE"),
-            body: readBody(contentLength: parameter("CONTENT_LENGTH")),
-            principal: Principal(remoteUserValues: allValues(of: "REMOTE_USER")),
-            stepUpToken: parameter("HTTP_X_STEP_UP_TOKEN"),
-            remoteAddress: parameter("REMOTE_ADDR")
+            role: request.pointee.role == FCGI_AUTHORIZER ? .authorizer : .responder,
+            remoteUserValues: allValues(of: "REMOTE_USER"),
+            body: body,
+            parameter: parameter
         )
     }
 
@@ -91,43 +91,5 @@ final class FastCGIWorker {
             cursor += 1
         }
         return values
-    }
-
-    /// Reads exactly `CONTENT_LENGTH` bytes: leftovers would poison a kept connection.
-    private func readBody(contentLength: String?) -> HTTPRequest.Body {
-        guard let contentLength, !contentLength.isEmpty else { return .complete([]) }
-        guard let length = Int(contentLength), length >= 0 else { return .incomplete }
-        if length > HTTPRequest.maximumBodyBytes {
-            drain(length)
-            return .tooLarge
-        }
-        var bytes = [UInt8](repeating: 0, count: length)
-        let received = bytes.withUnsafeMutableBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                readFully(into: chars.baseAddress!, count: length)
-            }
-        }
-        return received == length ? .complete(bytes) : .incomplete
-    }
-
-    private func readFully(into buffer: UnsafeMutablePointer<CChar>, count: Int) -> Int {
-        var total = 0
-        while total < count {
-            let got = FCGX_GetStr(buffer + total, Int32(count - total), request.pointee.in)
-            guard got > 0 else { break }
-            total += Int(got)
-        }
-        return total
-    }
-
-    /// Reads and drops a refused body (nginx's `client_max_body_size` bounds it).
-    private func drain(_ length: Int) {
-        var scratch = [CChar](repeating: 0, count: 4096)
-        var left = length
-        while left > 0 {
-            let got = scratch.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32(min(left, 4096)), request.pointee.in) }
-            guard got > 0 else { return }
-            left -= Int(got)
-        }
     }
 }

@@ -42,12 +42,16 @@ struct ListenSocket {
 
     /// The socket inherited on fd 0 (spawn-fcgi, systemd socket activation).
     static func inherited() throws(ListenError) -> ListenSocket {
-        var accepting: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0, accepting == 1 else {
+        guard isListening(0) else {
             throw ListenError("no --listen given and fd 0 is not a listening socket; pass --listen unix:/path or HOST:PORT")
         }
         return ListenSocket(fileDescriptor: 0, ownedPath: nil, isOwned: false)
+    }
+
+    static func isListening(_ fd: Int32) -> Bool {
+        var accepting: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 && accepting == 1
     }
 
     /// Binds and listens. A unix socket gets `mode` (nginx usually runs as another user).

@@ -9,7 +9,8 @@ struct Serve: ParsableCommand {
         abstract: "Serve the OTP API over FastCGI.",
         discussion: """
             With no --listen, serves the FastCGI socket inherited on fd 0 (spawn-fcgi, systemd socket
-            activation). Each worker thread has its own SQLite connection and SMS client. SIGTERM or
+            activation); started as a CGI program (GATEWAY_INTERFACE set, no socket on fd 0), answers
+            the one request in its environment and stdin, then exits. Each worker thread has its own SQLite connection and SMS client. SIGTERM or
             SIGINT lets requests in flight finish, then exits 0.
             """
     )
@@ -35,16 +36,25 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        let environment = ProcessEnvironment.current()
         let configuration: Configuration
         do {
-            configuration = try Configuration.load(from: ProcessEnvironment.current())
+            configuration = try Configuration.load(from: environment)
         } catch {
             StartupFailure.report("otp-fcgi: \(error.description)")
+            if listen == nil && CGIRequestRunner.isCGI(environment: environment) {
+                CGIRequestRunner.write(.detail(500, "Internal error"))
+            }
             throw ExitCode(78)
         }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { _ in KeyValueLogHandler(logLevel: level) }
         let logger = Logger(label: "otp-fcgi")
+
+        if listen == nil && CGIRequestRunner.isCGI(environment: environment) {
+            CGIRequestRunner.run(configuration: configuration, environment: environment, logger: logger)
+            return
+        }
 
         try Server(
             configuration: configuration,

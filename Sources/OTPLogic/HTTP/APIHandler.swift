@@ -25,6 +25,7 @@ public final class APIHandler {
             case .verify: return try verify(request)
             case .stepUpCheck: return try stepUpCheck(request)
             case .health: return try health(request)
+            case .authorizer: return try authorize(request)
             }
         } catch let error as RequestError {
             return ErrorResponses.response(for: error)
@@ -55,6 +56,15 @@ public final class APIHandler {
     private func stepUpCheck(_ request: HTTPRequest) throws -> HTTPResponse {
         let user = try service.consumeStepUpToken(request.stepUpToken, user: request.principal.userID)
         return HTTPResponse(status: 204, headers: [.init("Cache-Control", "no-store"), .init("X-Step-Up-User", user)])
+    }
+
+    /// FastCGI Authorizer (§6.3): 200 lets the request through, and each `Variable-NAME` header
+    /// becomes a variable the web server passes on; any other status denies.
+    private func authorize(_ request: HTTPRequest) throws -> HTTPResponse {
+        let user = try service.consumeStepUpToken(request.stepUpToken, user: request.principal.userID)
+        return HTTPResponse(status: 200, headers: [
+            .init("Cache-Control", "no-store"), .init("Variable-STEP_UP_USER", user), .init("X-Step-Up-User", user),
+        ])
     }
 
     private func health(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {

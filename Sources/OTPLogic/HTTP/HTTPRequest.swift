@@ -12,6 +12,15 @@ public struct HTTPRequest: Sendable {
         case incomplete
     }
 
+    /// The FastCGI role the web server asked for.
+    public enum Role: Sendable, Equatable {
+        case responder
+        /// FastCGI 1.0 §6.3: the server asks whether to let the request through; otp-fcgi answers
+        /// it with the step-up check.
+        case authorizer
+    }
+
+    public var role: Role
     public var method: String
     /// `DOCUMENT_URI`: routes the public API by its last segment.
     public var documentURI: String
@@ -25,10 +34,11 @@ public struct HTTPRequest: Sendable {
     public var remoteAddress: String?
 
     public init(
-        method: String, documentURI: String, endpoint: String? = nil, contentType: String? = nil,
+        role: Role = .responder, method: String, documentURI: String, endpoint: String? = nil, contentType: String? = nil,
         body: Body = .complete([]), principal: Principal = .anonymous, stepUpToken: String? = nil,
         remoteAddress: String? = nil
     ) {
+        self.role = role
         self.method = method
         self.documentURI = documentURI
         self.endpoint = endpoint

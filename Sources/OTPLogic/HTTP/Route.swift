@@ -4,11 +4,14 @@ public enum Route: Sendable, Equatable {
     case verify
     case stepUpCheck
     case health
+    /// The Authorizer role: the step-up check, answered the way an authorizer answers.
+    case authorizer
 
     /// Internal endpoints come only from `OTP_ENDPOINT`, which nginx sets in internal locations and
     /// a client cannot; the public API is the last segment of `DOCUMENT_URI`. So no path reaches
     /// the check or health.
     public static func resolve(_ request: HTTPRequest) throws(RequestError) -> Route {
+        if request.role == .authorizer { return .authorizer }
         if let endpoint = request.endpoint, !endpoint.isEmpty {
             switch endpoint {
             case "step-up-check": return .stepUpCheck
