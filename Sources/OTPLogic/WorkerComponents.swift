@@ -3,8 +3,14 @@ import Logging
 /// Builds the per-thread objects of one worker: its own database connection, its own SMS sender
 /// (with its own libcurl handle), and the service and handler over them.
 public enum WorkerComponents {
-    public static func makeHandler(configuration: Configuration, smsLimit: SMSInFlightLimit, logger: Logger) throws(StoreError) -> APIHandler {
-        APIHandler(service: try makeService(configuration: configuration, smsLimit: smsLimit, logger: logger), logger: logger)
+    public static func makeHandler(
+        configuration: Configuration, smsLimit: SMSInFlightLimit, logger: Logger,
+        metricsExposition: (@Sendable () -> String)? = nil
+    ) throws(StoreError) -> APIHandler {
+        APIHandler(
+            service: try makeService(configuration: configuration, smsLimit: smsLimit, logger: logger),
+            logger: logger, metricsExposition: metricsExposition
+        )
     }
 
     public static func makeService(configuration: Configuration, smsLimit: SMSInFlightLimit, logger: Logger) throws(StoreError) -> OTPService {

@@ -3,6 +3,8 @@ import CFastCGI
 import Glibc
 import Logging
 import OTPLogic
+import CoreMetrics
+import Prometheus
 
 /// The process: opens the database and the socket, starts the workers, purges expired rows
 /// while it waits for a signal, and shuts down cleanly.
@@ -69,6 +71,13 @@ struct Server {
 
         TwilioSMSSender.initializeProcess()
         let state = ServerState()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let inFlightGauge = Gauge(label: "otp_requests_in_flight")
+        let exposition: @Sendable () -> String = {
+            inFlightGauge.record(state.requestsInFlight)
+            return registry.emitToString()
+        }
         let configuration = self.configuration
         let logger = self.logger
         let threads = (0..<workers).map { index in
@@ -77,7 +86,9 @@ struct Server {
                 workerLogger[metadataKey: "worker"] = "\(index)"
                 let handler: APIHandler
                 do {
-                    handler = try WorkerComponents.makeHandler(configuration: configuration, smsLimit: smsLimit, logger: workerLogger)
+                    handler = try WorkerComponents.makeHandler(
+                        configuration: configuration, smsLimit: smsLimit, logger: workerLogger, metricsExposition: exposition
+                    )
                 } catch {
                     workerLogger.critical("worker cannot open the database", metadata: ["event": "startup", "error": "\(error)"])
                     exit(74)

@@ -106,6 +106,20 @@ extension Integration {
             #expect(stack.responderLog.contains("event=sms.retry"))
         }
 
+        @Test func certificateIsVerified() throws {
+            // nginx's self-signed certificate is not trusted by the system: the send must fail.
+            let twilio = try FakeTwilio()
+            let stack = try TestStack(.init(twilio: twilio))
+            defer { stack.finish() }
+            stack.stopResponder()
+            var environment = stack.environment
+            environment["TWILIO_API_BASE"] = "https://127.0.0.1:\(stack.httpsPort)"
+            try stack.startResponder(environment: environment)
+            let answer = stack.send(Twilio.phone, "verify_phone")
+            #expect(answer.status == 503)
+            #expect(stack.responderLog.contains("reason=provider_tls_failed"))
+        }
+
         @Test func slowButInTimeProviderDelivers() throws {
             let twilio = try FakeTwilio(mode: .slow(seconds: 1))
             let stack = try TestStack(.init(environment: ["OTP_SMS_TIMEOUT_SECONDS": "5"], twilio: twilio))

@@ -4,10 +4,14 @@ import Logging
 public final class APIHandler {
     private let service: OTPService
     private let logger: Logger
+    private let metricsExposition: (@Sendable () -> String)?
 
-    public init(service: OTPService, logger: Logger) {
+    /// `metricsExposition` renders the Prometheus text for the metrics endpoint; without it the
+    /// endpoint answers 404.
+    public init(service: OTPService, logger: Logger, metricsExposition: (@Sendable () -> String)? = nil) {
         self.service = service
         self.logger = logger
+        self.metricsExposition = metricsExposition
     }
 
     /// Answers one request. Never throws: every failure has a defined answer.
@@ -25,6 +29,7 @@ public final class APIHandler {
             case .verify: return try verify(request)
             case .stepUpCheck: return try stepUpCheck(request)
             case .health: return try health(request)
+            case .metrics: return try metrics(request)
             case .authorizer: return try authorize(request)
             }
         } catch let error as RequestError {
@@ -65,6 +70,16 @@ public final class APIHandler {
         return HTTPResponse(status: 200, headers: [
             .init("Cache-Control", "no-store"), .init("Variable-STEP_UP_USER", user), .init("X-Step-Up-User", user),
         ])
+    }
+
+    private func metrics(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+        guard let metricsExposition else { throw .notFound }
+        guard request.method == "GET" || request.method == "HEAD" else { throw .methodNotAllowed(allow: "GET, HEAD") }
+        return HTTPResponse(
+            status: 200,
+            headers: [.init("Content-Type", "text/plain; version=0.0.4; charset=utf-8"), .init("Cache-Control", "no-store")],
+            body: metricsExposition()
+        )
     }
 
     private func health(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {

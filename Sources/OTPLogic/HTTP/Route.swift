@@ -4,6 +4,7 @@ public enum Route: Sendable, Equatable {
     case verify
     case stepUpCheck
     case health
+    case metrics
     /// The Authorizer role: the step-up check, answered the way an authorizer answers.
     case authorizer
 
@@ -16,6 +17,7 @@ public enum Route: Sendable, Equatable {
             switch endpoint {
             case "step-up-check": return .stepUpCheck
             case "health": return .health
+            case "metrics": return .metrics
             default: throw .notFound
             }
         }

@@ -13,10 +13,12 @@ public final class OTPService {
     private let sendPolicy: SendPolicy
     private let verifyPolicy: VerifyPolicy
     private let logger: Logger
+    private let metrics: OTPMetrics
 
     public init(
         rules: RulesConfiguration, templates: MessageTemplates, hasher: SecretHasher, store: any OTPStore,
-        sender: any SMSSender, clock: any UnixClock, generator: SecretGenerator = SecretGenerator(), logger: Logger
+        sender: any SMSSender, clock: any UnixClock, generator: SecretGenerator = SecretGenerator(), logger: Logger,
+        metrics: OTPMetrics = OTPMetrics()
     ) {
         self.rules = rules
         self.templates = templates
@@ -28,6 +30,7 @@ public final class OTPService {
         self.sendPolicy = SendPolicy(rules: rules)
         self.verifyPolicy = VerifyPolicy(rules: rules)
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// What happened to a well-formed send. The client sees "sent" for both.
@@ -39,6 +42,28 @@ public final class OTPService {
     /// Sends a new code unless a rule suppresses it. The new code becomes live only once the
     /// provider has accepted the message; until then an earlier code stays as it was.
     public func send(to phone: PhoneNumber, purpose: Purpose, user: String?) throws(OTPError) -> SendOutcome {
+        do {
+            let outcome = try performSend(to: phone, purpose: purpose, user: user)
+            switch outcome {
+            case .sent: metrics.send(purpose, .sent)
+            case .suppressed(.cooldown): metrics.send(purpose, .suppressedCooldown)
+            case .suppressed(.hourlyCap): metrics.send(purpose, .suppressedCap)
+            case .suppressed(.lockedOut): metrics.send(purpose, .suppressedLockout)
+            case .suppressed(.sendInFlight): metrics.send(purpose, .suppressedInFlight)
+            }
+            return outcome
+        } catch {
+            switch error {
+            case .storageUnavailable: metrics.send(purpose, .storageError)
+            case .recipientCannotReceiveSMS: metrics.send(purpose, .undeliverable)
+            case .smsUnavailable: metrics.send(purpose, .providerError)
+            case .notAuthenticated, .invalidOrExpiredCode, .stepUpDenied: break
+            }
+            throw error
+        }
+    }
+
+    private func performSend(to phone: PhoneNumber, purpose: Purpose, user: String?) throws(OTPError) -> SendOutcome {
         if purpose == .stepUp && user == nil { throw .notAuthenticated }
         let phoneHash = hasher.phoneHash(phone)
         var log = logger
@@ -60,9 +85,13 @@ public final class OTPService {
         }
 
         let body = templates.template(for: purpose).render(code: code, minutes: rules.codeTTLMinutes)
+        let started = MonotonicClock.nanoseconds()
         do {
             try sender.send(SMSMessage(to: phone, purpose: purpose, body: body))
+            metrics.providerCall(seconds: MonotonicClock.seconds(since: started))
         } catch {
+            metrics.providerCall(seconds: MonotonicClock.seconds(since: started))
+            metrics.providerError(error)
             releaseReservation(phoneHash: phoneHash, purpose: purpose, pendingHash: pendingHash, log: log)
             throw providerFailure(error, log: log)
         }
@@ -100,7 +129,9 @@ public final class OTPService {
 
         let candidateHash = hasher.codeHash(code)
         let now = clock.now()
-        let result: (VerifyPolicy.Evaluation, VerifyOutcome?) = try storing(log) { transaction in
+        let result: (VerifyPolicy.Evaluation, VerifyOutcome?)
+        do {
+            result = try storing(log) { transaction in
             let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
             let evaluation = verifyPolicy.evaluate(stored, candidateHash: candidateHash, at: now)
             if let updated = evaluation.updated { try transaction.save(updated) }
@@ -116,17 +147,24 @@ public final class OTPService {
                 )
                 return (evaluation, .stepUpGranted(token: token))
             }
+            }
+        } catch {
+            metrics.verify(purpose, "storage_error")
+            throw error
         }
         let (evaluation, outcome) = result
         guard let outcome, evaluation.failure == nil else {
             let reason = evaluation.failure?.rawValue ?? "unknown"
             log.info("verification failed", metadata: ["event": "otp.verify", "outcome": "failed", "reason": "\(reason)"])
+            metrics.verify(purpose, reason)
             if evaluation.lockedOutNow {
                 log.warning("attempts used up; locked out until the code expires", metadata: ["event": "otp.lockout"])
+                metrics.lockout(purpose)
             }
             throw .invalidOrExpiredCode
         }
         log.info("code verified", metadata: ["event": "otp.verify", "outcome": "verified"])
+        metrics.verify(purpose, "verified")
         return outcome
     }
 
@@ -137,6 +175,7 @@ public final class OTPService {
         if let user { log[metadataKey: "user"] = "\(user)" }
         func refused(_ reason: String) -> OTPError {
             log.info("step-up refused", metadata: ["event": "step_up.check", "outcome": "denied", "reason": "\(reason)"])
+            metrics.stepUpCheck("denied", reason: reason)
             return .stepUpDenied
         }
         guard let user else { throw refused("no_user") }
@@ -149,6 +188,8 @@ public final class OTPService {
             consumed = try store.consumeStepUpToken(hash: hash, userID: user, at: now)
         } catch {
             log.error("database unavailable", metadata: ["event": "step_up.check", "outcome": "error", "error": "\(error)"])
+            metrics.stepUpCheck("storage_error")
+            metrics.storageError(error.kind)
             throw .storageUnavailable(error)
         }
         guard consumed else {
@@ -156,6 +197,7 @@ public final class OTPService {
             throw refused(reason)
         }
         log.info("step-up admitted", metadata: ["event": "step_up.check", "outcome": "admitted"])
+        metrics.stepUpCheck("admitted")
         return user
     }
 
@@ -166,6 +208,7 @@ public final class OTPService {
             return true
         } catch {
             logger.error("health check failed", metadata: ["event": "health", "error": "\(error)"])
+            metrics.storageError(error.kind)
             return false
         }
     }
@@ -211,10 +254,12 @@ public final class OTPService {
             return try store.writeTransaction(body)
         } catch let error as StoreError {
             log.error("database unavailable", metadata: ["event": "storage", "error": "\(error)"])
+            metrics.storageError(error.kind)
             throw .storageUnavailable(error)
         } catch {
             let wrapped = StoreError(kind: .other, code: 0, message: "\(type(of: error))")
             log.error("database unavailable", metadata: ["event": "storage", "error": "\(wrapped)"])
+            metrics.storageError(wrapped.kind)
             throw .storageUnavailable(wrapped)
         }
     }

@@ -39,6 +39,7 @@ public final class BoundedSMSSender: SMSSender {
 
     /// Seconds a client is told to wait when every slot is taken.
     static let retryAfterSeconds = 5
+    static let limitReason = "sms_in_flight_limit"
 
     public init(_ inner: any SMSSender, limit: SMSInFlightLimit) {
         self.inner = inner
@@ -47,7 +48,7 @@ public final class BoundedSMSSender: SMSSender {
 
     public func send(_ message: SMSMessage) throws(SMSError) {
         guard limit.tryAcquire() else {
-            throw .unavailable(reason: "sms_in_flight_limit", retryAfterSeconds: BoundedSMSSender.retryAfterSeconds)
+            throw .unavailable(reason: BoundedSMSSender.limitReason, retryAfterSeconds: BoundedSMSSender.retryAfterSeconds)
         }
         defer { limit.release() }
         try inner.send(message)

@@ -44,10 +44,10 @@ public final class TwilioSMSSender: SMSSender {
             ("Body", message.body),
         ].map { "\($0.0)=\(curl.escape($0.1))" }.joined(separator: "&")
 
-        let deadline = Monotonic.milliseconds() + totalTimeoutMilliseconds
+        let deadline = MonotonicClock.milliseconds() + totalTimeoutMilliseconds
         var backoff = 100
         while true {
-            let remaining = deadline - Monotonic.milliseconds()
+            let remaining = deadline - MonotonicClock.milliseconds()
             guard remaining > 0 else { throw .unavailable(reason: "provider_timeout", retryAfterSeconds: 30) }
             let response = curl.post(.init(
                 url: configuration.messagesURL,
@@ -66,9 +66,9 @@ public final class TwilioSMSSender: SMSSender {
             case .retryable(let error):
                 let wait = backoff
                 backoff *= 2
-                guard deadline - Monotonic.milliseconds() > wait + 50 else { throw error }
+                guard deadline - MonotonicClock.milliseconds() > wait + 50 else { throw error }
                 logger.info("SMS provider not reached; retrying", metadata: ["event": "sms.retry", "reason": "\(error.logReason)"])
-                Monotonic.sleep(milliseconds: wait)
+                MonotonicClock.sleep(milliseconds: wait)
             case .failed(let error):
                 throw error
             }
@@ -138,20 +138,5 @@ enum TwilioResponse: Equatable {
     /// `SM` or `MM` followed by 32 hexadecimal characters.
     static func isMessageSID(_ sid: String) -> Bool {
         TwilioConfiguration.isSID(sid, prefix: "SM") || TwilioConfiguration.isSID(sid, prefix: "MM")
-    }
-}
-
-/// A clock that never goes backwards, for timeouts.
-enum Monotonic {
-    static func milliseconds() -> Int {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Int(spec.tv_sec) * 1000 + Int(spec.tv_nsec) / 1_000_000
-    }
-
-    static func sleep(milliseconds: Int) {
-        var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }

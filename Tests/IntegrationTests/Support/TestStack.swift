@@ -81,11 +81,11 @@ final class TestStack: @unchecked Sendable {
         return environment
     }
 
-    func startResponder() throws {
+    func startResponder(environment: [String: String]? = nil) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestStack.binary)
         process.arguments = ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"]
-        process.environment = environment
+        process.environment = environment ?? self.environment
         process.standardError = try appendingHandle("otp-fcgi.log")
         process.standardOutput = FileHandle.nullDevice
         try process.run()
