@@ -7,9 +7,9 @@ final class SQLiteConnection {
 
     /// Opens (creating if needed) the database; extended result codes on, busy timeout set before
     /// WAL is switched on, so connections opening together do not fail with "database is locked".
-    init(path: String, busyTimeoutMilliseconds: Int, synchronous: DatabaseConfiguration.Synchronous, create: Bool = true) throws(StoreError) {
+    init(path: String, busyTimeoutMilliseconds: Int, synchronous: DatabaseConfiguration.Synchronous, readOnly: Bool = false) throws(StoreError) {
         var opened: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &opened, flags, nil)
         guard rc == SQLITE_OK, let opened else {
             let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -20,6 +20,7 @@ final class SQLiteConnection {
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, Int32(busyTimeoutMilliseconds))
         do {
+            if readOnly { return }
             try execute("PRAGMA journal_mode=WAL")
             try execute("PRAGMA synchronous=\(synchronous.rawValue.uppercased())")
             try execute("PRAGMA foreign_keys=ON")

@@ -1,6 +1,9 @@
 /// `OTPStore` on one SQLite connection. One instance per worker thread.
 public final class SQLiteOTPStore: OTPStore {
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
+
+    /// The schema versions before and after opening (equal when nothing was migrated).
+    public let migration: (from: Int, to: Int)
 
     /// Opens the database and applies pending migrations.
     public init(configuration: DatabaseConfiguration) throws(StoreError) {
@@ -9,8 +12,11 @@ public final class SQLiteOTPStore: OTPStore {
             busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
             synchronous: configuration.synchronous
         )
-        _ = try Schema.migrate(connection)
+        migration = try Schema.migrate(connection)
     }
+
+    /// The schema version this binary writes.
+    public static var currentSchemaVersion: Int { Schema.currentVersion }
 
     public func writeTransaction<T>(_ body: (any OTPStoreTransaction) throws -> T) throws -> T {
         try connection.statement("BEGIN IMMEDIATE").run()

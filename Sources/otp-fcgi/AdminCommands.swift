@@ -1,0 +1,125 @@
+import ArgumentParser
+import Glibc
+import Logging
+import OTPLogic
+
+/// Loads the configuration for an admin command, printing every problem on failure.
+private func loadConfiguration() throws -> Configuration {
+    do {
+        return try Configuration.load(from: ProcessEnvironment.current())
+    } catch {
+        StartupFailure.report("otp-fcgi: \(error.description)")
+        throw ExitCode(78)
+    }
+}
+
+private func openStore(_ configuration: Configuration) throws -> SQLiteOTPStore {
+    do {
+        return try SQLiteOTPStore(configuration: configuration.database)
+    } catch {
+        StartupFailure.report("otp-fcgi: OTP_DB_PATH=\(configuration.database.path): \(error.description)")
+        throw ExitCode(74)
+    }
+}
+
+private func say(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check the environment, the database, the SMS templates and the provider settings.",
+        discussion: """
+            Reads the same environment as `serve` and prints every problem found, then exits 0 when
+            there is none and 78 otherwise. Opens the database read-only: nothing is created or migrated.
+            Secrets (OTP_PEPPER, TWILIO_AUTH_TOKEN) are never printed.
+            """
+    )
+
+    func run() throws {
+        var problems: [String] = []
+        var notes: [String] = []
+        var configuration: Configuration?
+        do {
+            configuration = try Configuration.load(from: ProcessEnvironment.current())
+        } catch {
+            problems += error.problems
+        }
+        if let configuration {
+            for finding in DatabaseInspection.inspect(configuration.database) {
+                switch finding {
+                case .problem(let text): problems.append(text)
+                case .note(let text): notes.append(text)
+                }
+            }
+            switch configuration.sms.provider {
+            case .file(let path): notes.append("SMS provider: file (\(path)) — development only, no SMS is sent")
+            case .twilio(let twilio): notes.append("SMS provider: twilio at \(twilio.apiBase), messaging service \(twilio.messagingServiceSID)")
+            }
+            notes.append("templates: verify_phone and step_up valid")
+        }
+        for note in notes { say("ok: \(note)") }
+        for problem in problems { say("problem: \(problem)") }
+        guard problems.isEmpty else { throw ExitCode(78) }
+        say("configuration is valid")
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the database or bring its schema up to date, then exit.",
+        discussion: "`serve` does the same at start. Refuses a database whose schema is newer than this binary."
+    )
+
+    func run() throws {
+        let store = try openStore(try loadConfiguration())
+        let (from, to) = store.migration
+        say(from == to ? "schema is up to date (version \(to))" : "migrated schema from version \(from) to \(to)")
+    }
+}
+
+struct Purge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete expired codes and step-up tokens now and print how many.",
+        discussion: "`serve` does this every minute. A code row is kept while its cooldown or hourly window runs."
+    )
+
+    func run() throws {
+        let configuration = try loadConfiguration()
+        let store = try openStore(configuration)
+        do {
+            let counts = try store.purgeExpired(at: SystemUnixClock().now(), rules: configuration.rules)
+            say("purged \(counts.codes) code rows and \(counts.tokens) step-up tokens")
+        } catch {
+            StartupFailure.report("otp-fcgi: purge failed: \(error.description)")
+            throw ExitCode(74)
+        }
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print counts of live codes, lockouts, live step-up tokens and recent sends.",
+        discussion: "Counts only: never a phone number, a hash, a code or a token."
+    )
+
+    func run() throws {
+        let configuration = try loadConfiguration()
+        let store = try openStore(configuration)
+        let statistics: StoreStatistics
+        do {
+            statistics = try store.statistics(at: SystemUnixClock().now(), rules: configuration.rules)
+        } catch {
+            StartupFailure.report("otp-fcgi: stats failed: \(error.description)")
+            throw ExitCode(74)
+        }
+        for purpose in Purpose.allCases {
+            let counts = statistics.codes[purpose] ?? .init()
+            say("codes \(purpose.rawValue): active \(counts.active), locked out \(counts.lockedOut), used \(counts.used), sending \(counts.pending)")
+        }
+        say("step-up tokens live: \(statistics.liveTokens) (used \(statistics.usedLiveTokens))")
+        say("SMS sent in the last hour: \(statistics.sendsLastHour)")
+    }
+}
