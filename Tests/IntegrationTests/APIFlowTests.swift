@@ -114,8 +114,12 @@ extension Integration {
 func sqliteExec(_ database: String, _ sql: String) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = ["-cmd", ".timeout 5000", database, sql]
+    process.arguments = ["-bail", "-cmd", ".timeout 5000", database]
+    let input = Pipe()
+    process.standardInput = input
     try process.run()
+    input.fileHandleForWriting.write(Data(sql.utf8))
+    try input.fileHandleForWriting.close()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { throw StackError("sqlite3 failed: \(sql)") }
 }

@@ -6,6 +6,8 @@ public struct CodeRecord: Sendable, Equatable {
     /// Hash of the code the user was last sent; nil before the first delivered send.
     public var codeHash: String?
     public var issuedAt: UnixTime?
+    /// The boot-time clock when the code was issued: bounds its life even if the wall clock steps.
+    public var issuedBoot: BootClockReading?
     public var expiresAt: UnixTime
     /// Wrong guesses against this (phone, purpose), kept across resends.
     public var attempts: Int
@@ -20,7 +22,7 @@ public struct CodeRecord: Sendable, Equatable {
 
     public init(
         phoneHash: String, purpose: Purpose, codeHash: String? = nil, issuedAt: UnixTime? = nil,
-        expiresAt: UnixTime = 0, attempts: Int = 0, sendCount: Int = 0, sendWindowStart: UnixTime? = nil,
+        issuedBoot: BootClockReading? = nil, expiresAt: UnixTime = 0, attempts: Int = 0, sendCount: Int = 0, sendWindowStart: UnixTime? = nil,
         lastSentAt: UnixTime? = nil, verifiedAt: UnixTime? = nil, pendingCodeHash: String? = nil,
         pendingSince: UnixTime? = nil
     ) {
@@ -28,6 +30,7 @@ public struct CodeRecord: Sendable, Equatable {
         self.purpose = purpose
         self.codeHash = codeHash
         self.issuedAt = issuedAt
+        self.issuedBoot = issuedBoot
         self.expiresAt = expiresAt
         self.attempts = attempts
         self.sendCount = sendCount
@@ -45,6 +48,7 @@ public struct CodeRecord: Sendable, Equatable {
         var copy = self
         copy.codeHash = nil
         copy.issuedAt = nil
+        copy.issuedBoot = nil
         copy.verifiedAt = nil
         copy.attempts = 0
         return copy

@@ -98,7 +98,7 @@ public final class OTPService {
 
         let confirmed: Bool = try storing(log) { transaction in
             let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
-            guard let record = sendPolicy.confirm(stored, pendingHash: pendingHash, at: clock.now()) else { return false }
+            guard let record = sendPolicy.confirm(stored, pendingHash: pendingHash, at: clock.now(), boot: clock.bootClock()) else { return false }
             try transaction.save(record)
             return true
         }
@@ -129,11 +129,12 @@ public final class OTPService {
 
         let candidateHash = hasher.codeHash(code)
         let now = clock.now()
+        let boot = clock.bootClock()
         let result: (VerifyPolicy.Evaluation, VerifyOutcome?)
         do {
             result = try storing(log) { transaction in
             let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
-            let evaluation = verifyPolicy.evaluate(stored, candidateHash: candidateHash, at: now)
+            let evaluation = verifyPolicy.evaluate(stored, candidateHash: candidateHash, at: now, boot: boot)
             if let updated = evaluation.updated { try transaction.save(updated) }
             guard evaluation.failure == nil else { return (evaluation, nil) }
             switch purpose {
@@ -143,7 +144,8 @@ public final class OTPService {
             case .stepUp:
                 let token = generator.stepUpToken()
                 try transaction.insertStepUpToken(
-                    hash: hasher.tokenHash(token), userID: user ?? "", createdAt: now, expiresAt: now + rules.stepUpTokenTTLSeconds
+                    hash: hasher.tokenHash(token), userID: user ?? "", createdAt: now, expiresAt: now + rules.stepUpTokenTTLSeconds,
+                    createdBoot: boot
                 )
                 return (evaluation, .stepUpGranted(token: token))
             }
@@ -185,7 +187,9 @@ public final class OTPService {
         let now = clock.now()
         let consumed: Bool
         do {
-            consumed = try store.consumeStepUpToken(hash: hash, userID: user, at: now)
+            consumed = try store.consumeStepUpToken(
+                hash: hash, userID: user, at: now, boot: clock.bootClock(), lifetimeSeconds: rules.stepUpTokenTTLSeconds
+            )
         } catch {
             log.error("database unavailable", metadata: ["event": "step_up.check", "outcome": "error", "error": "\(error)"])
             metrics.stepUpCheck("storage_error")

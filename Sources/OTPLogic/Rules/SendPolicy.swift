@@ -49,12 +49,13 @@ public struct SendPolicy: Sendable {
     }
 
     /// The record once the provider accepted the message; nil if the reservation is no longer ours.
-    public func confirm(_ stored: CodeRecord?, pendingHash: String, at now: UnixTime) -> CodeRecord? {
+    public func confirm(_ stored: CodeRecord?, pendingHash: String, at now: UnixTime, boot: BootClockReading? = nil) -> CodeRecord? {
         guard let stored, stored.pendingCodeHash == pendingHash else { return nil }
         // NIST SP 800-63B-4 §3.1.3.2: a new code does not reset the failure count.
         var record = stored.current(at: now)
         record.codeHash = pendingHash
         record.issuedAt = now
+        record.issuedBoot = boot
         record.expiresAt = now + rules.codeTTLSeconds
         record.verifiedAt = nil
         record.lastSentAt = now

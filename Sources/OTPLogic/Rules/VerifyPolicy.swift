@@ -27,12 +27,16 @@ public struct VerifyPolicy: Sendable {
     /// Checks in this order: a code exists, it has not expired, the attempts are not used up, it was
     /// not used before, and only then compares the hash, in constant time. Only that comparison
     /// counts as an attempt, so N guesses in a row are never more than `maxAttempts` evaluations.
-    public func evaluate(_ stored: CodeRecord?, candidateHash: String, at now: UnixTime) -> Evaluation {
+    public func evaluate(_ stored: CodeRecord?, candidateHash: String, at now: UnixTime, boot: BootClockReading? = nil) -> Evaluation {
         guard let stored, stored.codeHash != nil, let issuedAt = stored.issuedAt else {
             return Evaluation(failure: .noCode)
         }
         // A clock that went back before the code was issued proves nothing about its age.
         if now >= stored.expiresAt || now < issuedAt {
+            return Evaluation(failure: .expired)
+        }
+        if let boot, let issuedBoot = stored.issuedBoot, let elapsed = boot.milliseconds(since: issuedBoot),
+           elapsed < 0 || elapsed >= rules.codeTTLSeconds * 1000 {
             return Evaluation(failure: .expired)
         }
         if stored.attempts >= rules.maxAttempts {

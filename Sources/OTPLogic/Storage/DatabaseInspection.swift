@@ -24,9 +24,7 @@ public enum DatabaseInspection {
             return [.note("database \(path) does not exist yet; it will be created at start (schema version \(Schema.currentVersion))")]
         }
         do {
-            let connection = try SQLiteConnection(
-                path: path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds, synchronous: configuration.synchronous, readOnly: true
-            )
+            let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds, readOnly: true)
             let version = try Schema.version(connection)
             if version > Schema.currentVersion {
                 return [.problem("OTP_DB_PATH: schema version \(version) is newer than this otp-fcgi knows (\(Schema.currentVersion)); refusing a downgrade")]

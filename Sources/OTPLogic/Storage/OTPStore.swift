@@ -6,7 +6,10 @@ public protocol OTPStore: AnyObject {
 
     /// Marks the token used if it is unused, unexpired and issued to `userID`, in one conditional
     /// update. True when this call consumed it: of N concurrent callers exactly one gets true.
-    func consumeStepUpToken(hash: String, userID: String, at now: UnixTime) throws(StoreError) -> Bool
+    /// With `boot`, a token older than `lifetimeSeconds` on the boot-time clock is expired too.
+    func consumeStepUpToken(
+        hash: String, userID: String, at now: UnixTime, boot: BootClockReading?, lifetimeSeconds: Int64
+    ) throws(StoreError) -> Bool
 
     /// Why a token was refused, for the log only. Read after the fact, so only indicative.
     func stepUpTokenRefusal(hash: String, userID: String, at now: UnixTime) throws(StoreError) -> StepUpRefusal
@@ -23,7 +26,9 @@ public protocol OTPStore: AnyObject {
 public protocol OTPStoreTransaction {
     func codeRecord(phoneHash: String, purpose: Purpose) throws(StoreError) -> CodeRecord?
     func save(_ record: CodeRecord) throws(StoreError)
-    func insertStepUpToken(hash: String, userID: String, createdAt: UnixTime, expiresAt: UnixTime) throws(StoreError)
+    func insertStepUpToken(
+        hash: String, userID: String, createdAt: UnixTime, expiresAt: UnixTime, createdBoot: BootClockReading?
+    ) throws(StoreError)
     /// Records a verified phone: the user's `users` row (when there is a user) and every
     /// `notification_preferences` row with that number.
     func markPhoneVerified(userID: String?, phone: PhoneNumber, at now: UnixTime) throws(StoreError)
@@ -35,7 +40,8 @@ public enum StepUpRefusal: String, Sendable {
     case expired
     case alreadyUsed = "already_used"
     case otherUser = "other_user"
-    /// Consumed by a concurrent request between the update and this read.
+    /// Consumed by a concurrent request between the update and this read, or past its lifetime on
+    /// the boot-time clock though not on the wall clock.
     case raced
 }
 

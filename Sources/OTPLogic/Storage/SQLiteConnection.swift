@@ -5,9 +5,9 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
 
-    /// Opens (creating if needed) the database; extended result codes on, busy timeout set before
-    /// WAL is switched on, so connections opening together do not fail with "database is locked".
-    init(path: String, busyTimeoutMilliseconds: Int, synchronous: DatabaseConfiguration.Synchronous, readOnly: Bool = false) throws(StoreError) {
+    /// Opens (creating if needed) the database, extended result codes on and the busy timeout set.
+    /// Nothing is written yet: `configureForWriting` switches WAL on once the schema was checked.
+    init(path: String, busyTimeoutMilliseconds: Int, readOnly: Bool = false) throws(StoreError) {
         var opened: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &opened, flags, nil)
@@ -19,16 +19,14 @@ final class SQLiteConnection {
         handle = opened
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, Int32(busyTimeoutMilliseconds))
-        do {
-            if readOnly { return }
-            try execute("PRAGMA journal_mode=WAL")
-            try execute("PRAGMA synchronous=\(synchronous.rawValue.uppercased())")
-            try execute("PRAGMA foreign_keys=ON")
-        } catch {
-            statements.removeAll()
-            sqlite3_close_v2(handle)
-            throw error
-        }
+    }
+
+    /// WAL and the durability level. The busy timeout is already set, so connections opening
+    /// together wait for each other instead of failing with "database is locked".
+    func configureForWriting(synchronous: DatabaseConfiguration.Synchronous) throws(StoreError) {
+        try execute("PRAGMA journal_mode=WAL")
+        try execute("PRAGMA synchronous=\(synchronous.rawValue.uppercased())")
+        try execute("PRAGMA foreign_keys=ON")
     }
 
     deinit {

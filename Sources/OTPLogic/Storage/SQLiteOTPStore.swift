@@ -7,11 +7,10 @@ public final class SQLiteOTPStore: OTPStore {
 
     /// Opens the database and applies pending migrations.
     public init(configuration: DatabaseConfiguration) throws(StoreError) {
-        connection = try SQLiteConnection(
-            path: configuration.path,
-            busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
-            synchronous: configuration.synchronous
-        )
+        connection = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+        // A database from a newer otp-fcgi is refused before anything is written to it.
+        try Schema.refuseNewer(connection)
+        try connection.configureForWriting(synchronous: configuration.synchronous)
         migration = try Schema.migrate(connection)
     }
 
@@ -30,10 +29,20 @@ public final class SQLiteOTPStore: OTPStore {
         }
     }
 
-    public func consumeStepUpToken(hash: String, userID: String, at now: UnixTime) throws(StoreError) -> Bool {
+    public func consumeStepUpToken(
+        hash: String, userID: String, at now: UnixTime, boot: BootClockReading?, lifetimeSeconds: Int64
+    ) throws(StoreError) -> Bool {
+        // One statement: the check and the consumption cannot be separated by another request.
         let changed = try connection.statement(
-            "UPDATE step_up_tokens SET used_at = ?1 WHERE token_hash = ?2 AND user_id = ?3 AND used_at IS NULL AND expires_at > ?1 AND created_at <= ?1"
-        ).run([.integer(now), .text(hash), .text(userID)])
+            """
+            UPDATE step_up_tokens SET used_at = ?1
+            WHERE token_hash = ?2 AND user_id = ?3 AND used_at IS NULL AND expires_at > ?1 AND created_at <= ?1
+              AND (?4 IS NULL OR created_boot_id IS NOT ?4 OR (?5 >= created_boot_ms AND ?5 - created_boot_ms < ?6))
+            """
+        ).run([
+            .integer(now), .text(hash), .text(userID), boot.map { .text($0.bootID) } ?? .null,
+            .integer(boot?.milliseconds ?? 0), .integer(lifetimeSeconds * 1000),
+        ])
         return changed == 1
     }
 
@@ -79,13 +88,15 @@ private struct Transaction: OTPStoreTransaction {
         try connection.statement(
             """
             SELECT code_hash, issued_at, expires_at, attempts, send_count, send_window_start,
-                   last_sent_at, verified_at, pending_code_hash, pending_since
+                   last_sent_at, verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms
             FROM otp_codes WHERE phone_hash = ?1 AND purpose = ?2
             """
         ).first([.text(phoneHash), .text(purpose.rawValue)]) { row in
             CodeRecord(
                 phoneHash: phoneHash, purpose: purpose,
-                codeHash: row.text(0), issuedAt: row.optionalInteger(1), expiresAt: row.integer(2),
+                codeHash: row.text(0), issuedAt: row.optionalInteger(1),
+                issuedBoot: row.text(10).map { BootClockReading(bootID: $0, milliseconds: row.integer(11)) },
+                expiresAt: row.integer(2),
                 attempts: Int(row.integer(3)), sendCount: Int(row.integer(4)),
                 sendWindowStart: row.optionalInteger(5), lastSentAt: row.optionalInteger(6),
                 verifiedAt: row.optionalInteger(7), pendingCodeHash: row.text(8), pendingSince: row.optionalInteger(9)
@@ -99,27 +110,35 @@ private struct Transaction: OTPStoreTransaction {
         try connection.statement(
             """
             INSERT INTO otp_codes (phone_hash, purpose, code_hash, issued_at, expires_at, attempts, send_count,
-                                   send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                   send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since,
+                                   issued_boot_id, issued_boot_ms)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             ON CONFLICT (phone_hash, purpose) DO UPDATE SET
                 code_hash = excluded.code_hash, issued_at = excluded.issued_at, expires_at = excluded.expires_at,
                 attempts = excluded.attempts, send_count = excluded.send_count,
                 send_window_start = excluded.send_window_start, last_sent_at = excluded.last_sent_at,
                 verified_at = excluded.verified_at, pending_code_hash = excluded.pending_code_hash,
-                pending_since = excluded.pending_since
+                pending_since = excluded.pending_since, issued_boot_id = excluded.issued_boot_id,
+                issued_boot_ms = excluded.issued_boot_ms
             """
         ).run([
             .text(record.phoneHash), .text(record.purpose.rawValue), optional(record.codeHash), optional(record.issuedAt),
             .integer(record.expiresAt), .integer(Int64(record.attempts)), .integer(Int64(record.sendCount)),
             optional(record.sendWindowStart), optional(record.lastSentAt), optional(record.verifiedAt),
             optional(record.pendingCodeHash), optional(record.pendingSince),
+            optional(record.issuedBoot?.bootID), optional(record.issuedBoot?.milliseconds),
         ])
     }
 
-    func insertStepUpToken(hash: String, userID: String, createdAt: UnixTime, expiresAt: UnixTime) throws(StoreError) {
+    func insertStepUpToken(
+        hash: String, userID: String, createdAt: UnixTime, expiresAt: UnixTime, createdBoot: BootClockReading?
+    ) throws(StoreError) {
         try connection.statement(
-            "INSERT INTO step_up_tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)"
-        ).run([.text(hash), .text(userID), .integer(createdAt), .integer(expiresAt)])
+            "INSERT INTO step_up_tokens (token_hash, user_id, created_at, expires_at, created_boot_id, created_boot_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ).run([
+            .text(hash), .text(userID), .integer(createdAt), .integer(expiresAt),
+            createdBoot.map { .text($0.bootID) } ?? .null, createdBoot.map { .integer($0.milliseconds) } ?? .null,
+        ])
     }
 
     func markPhoneVerified(userID: String?, phone: PhoneNumber, at now: UnixTime) throws(StoreError) {

@@ -43,6 +43,13 @@ enum Schema {
         CREATE INDEX IF NOT EXISTS notification_preferences_sms_phone_number
             ON notification_preferences (sms_phone_number);
         """,
+        // 2: lifetimes anchored to the boot-time clock, so a wall clock set back cannot extend them.
+        """
+        ALTER TABLE otp_codes ADD COLUMN issued_boot_id TEXT;
+        ALTER TABLE otp_codes ADD COLUMN issued_boot_ms INTEGER;
+        ALTER TABLE step_up_tokens ADD COLUMN created_boot_id TEXT;
+        ALTER TABLE step_up_tokens ADD COLUMN created_boot_ms INTEGER;
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }
@@ -50,13 +57,7 @@ enum Schema {
     /// Applies every migration the database has not seen, each in its own write transaction, and
     /// refuses a database written by a newer binary rather than touch it.
     static func migrate(_ connection: SQLiteConnection) throws(StoreError) -> (from: Int, to: Int) {
-        let from = try version(connection)
-        guard from <= currentVersion else {
-            throw StoreError(
-                kind: .schemaTooNew, code: 0,
-                message: "database schema version \(from) is newer than this otp-fcgi knows (\(currentVersion)); refusing to touch it"
-            )
-        }
+        let from = try refuseNewer(connection)
         var version = from
         while version < currentVersion {
             try connection.execute("BEGIN IMMEDIATE")
@@ -75,6 +76,19 @@ enum Schema {
             }
         }
         return (from, version)
+    }
+
+    /// The database's schema version; throws if it is newer than this binary knows.
+    @discardableResult
+    static func refuseNewer(_ connection: SQLiteConnection) throws(StoreError) -> Int {
+        let found = try version(connection)
+        guard found <= currentVersion else {
+            throw StoreError(
+                kind: .schemaTooNew, code: 0,
+                message: "database schema version \(found) is newer than this otp-fcgi knows (\(currentVersion)); refusing to touch it (a downgrade?)"
+            )
+        }
+        return found
     }
 
     static func version(_ connection: SQLiteConnection) throws(StoreError) -> Int {

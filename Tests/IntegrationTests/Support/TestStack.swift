@@ -14,6 +14,10 @@ final class TestStack: @unchecked Sendable {
         var extraSites: [String: String] = [:]
         /// Deliver through this fake Twilio instead of the file sink.
         var twilio: FakeTwilio? = nil
+        /// OTP_PEPPER; random when nil.
+        var pepper: String? = nil
+        /// Runs on the database path before otp-fcgi first starts (to lay down a fixture).
+        var prepareDatabase: ((String) throws -> Void)? = nil
     }
 
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -27,7 +31,7 @@ final class TestStack: @unchecked Sendable {
     let state: URL
     let httpsPort: Int
     let backendPort: Int
-    let pepper = "test-pepper-" + UUID().uuidString
+    let pepper: String
     let client: HTTPClient
     private(set) var responder: Process?
     private var nginx: Process?
@@ -38,6 +42,7 @@ final class TestStack: @unchecked Sendable {
 
     init(_ options: Options = Options()) throws {
         self.options = options
+        pepper = options.pepper ?? "test-pepper-" + UUID().uuidString
         state = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-it-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         httpsPort = try TestStack.freePort()
@@ -52,6 +57,7 @@ final class TestStack: @unchecked Sendable {
             try text.replacingOccurrences(of: "@STATE@", with: state.path)
                 .write(to: state.appendingPathComponent("nginx/sites-enabled/\(name)"), atomically: true, encoding: .utf8)
         }
+        try options.prepareDatabase?(databasePath)
         try startResponder()
         try startNginx()
     }
