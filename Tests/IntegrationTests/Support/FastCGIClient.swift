@@ -28,18 +28,43 @@ final class FastCGIClient {
     deinit { close(fd) }
 
     func record(_ type: RecordType, requestID: UInt16 = 1, _ content: [UInt8]) {
+        record(rawType: type.rawValue, requestID: requestID, content)
+    }
+
+    func record(rawType: UInt8, version: UInt8 = 1, requestID: UInt16 = 1, _ content: [UInt8]) {
         precondition(content.count <= 65_535)
         let padding = (8 - content.count % 8) % 8
-        var bytes: [UInt8] = [1, type.rawValue, UInt8(requestID >> 8), UInt8(requestID & 0xff),
+        var bytes: [UInt8] = [version, rawType, UInt8(requestID >> 8), UInt8(requestID & 0xff),
                               UInt8(content.count >> 8), UInt8(content.count & 0xff), UInt8(padding), 0]
         bytes += content
         bytes += [UInt8](repeating: 0, count: padding)
         writeAll(bytes)
     }
 
-    /// BEGIN_REQUEST for the responder role, without keep-alive.
-    func begin(requestID: UInt16 = 1) {
-        record(.beginRequest, requestID: requestID, [0, 1, 0, 0, 0, 0, 0, 0])
+    /// BEGIN_REQUEST, by default for the responder role and without keep-alive.
+    func begin(requestID: UInt16 = 1, role: UInt16 = 1, keepConnection: Bool = false) {
+        record(.beginRequest, requestID: requestID, [UInt8(role >> 8), UInt8(role & 0xff), keepConnection ? 1 : 0, 0, 0, 0, 0, 0])
+    }
+
+    /// Bytes exactly as given: for malformed records.
+    func raw(_ bytes: [UInt8]) {
+        writeAll(bytes)
+    }
+
+    /// Closes with a TCP-style reset instead of an orderly shutdown.
+    func reset() {
+        var linger = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    /// A request from parameters to answer, in one go.
+    func exchange(_ pairs: [(String, String)], body: [UInt8] = []) throws -> String {
+        begin()
+        params(pairs)
+        if !body.isEmpty { stdin(body) }
+        stdin([])
+        return try readResponse()
     }
 
     func params(_ pairs: [(String, String)]) {

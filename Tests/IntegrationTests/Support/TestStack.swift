@@ -18,6 +18,10 @@ final class TestStack: @unchecked Sendable {
         var pepper: String? = nil
         /// Runs on the database path before otp-fcgi first starts (to lay down a fixture).
         var prepareDatabase: ((String) throws -> Void)? = nil
+        /// otp-fcgi processes on the one database file, each on its own socket, all in nginx's upstream.
+        var responders = 1
+        /// Where the database lives; the state folder when nil.
+        var databaseDirectory: String? = nil
     }
 
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -33,7 +37,8 @@ final class TestStack: @unchecked Sendable {
     let backendPort: Int
     let pepper: String
     let client: HTTPClient
-    private(set) var responder: Process?
+    private(set) var responders: [Process?] = []
+    var responder: Process? { responders.first ?? nil }
     private var nginx: Process?
     private let options: Options
     /// Everything that must never appear in a log: filled by the tests' helpers as they go.
@@ -57,8 +62,16 @@ final class TestStack: @unchecked Sendable {
             try text.replacingOccurrences(of: "@STATE@", with: state.path)
                 .write(to: state.appendingPathComponent("nginx/sites-enabled/\(name)"), atomically: true, encoding: .utf8)
         }
+        if options.responders > 1 {
+            let upstream = state.appendingPathComponent("nginx/conf.d/otp-fcgi.conf")
+            let extra = (1..<options.responders).map { "    server unix:\(socketPath(for: $0));" }.joined(separator: "\n")
+            let text = try String(contentsOf: upstream, encoding: .utf8)
+                .replacingOccurrences(of: "    server unix:\(socketPath);", with: "    server unix:\(socketPath);\n" + extra)
+            try text.write(to: upstream, atomically: true, encoding: .utf8)
+        }
         try options.prepareDatabase?(databasePath)
-        try startResponder()
+        responders = Array(repeating: nil, count: options.responders)
+        for index in 0..<options.responders { try startResponder(index: index) }
         try startNginx()
     }
 
@@ -67,8 +80,11 @@ final class TestStack: @unchecked Sendable {
         try? FileManager.default.removeItem(at: state)
     }
 
-    var socketPath: String { state.appendingPathComponent("otp.sock").path }
-    var databasePath: String { state.appendingPathComponent("otp.sqlite3").path }
+    var socketPath: String { socketPath(for: 0) }
+    func socketPath(for index: Int) -> String {
+        state.appendingPathComponent(index == 0 ? "otp.sock" : "otp-\(index + 1).sock").path
+    }
+    var databasePath: String { (options.databaseDirectory.map { URL(fileURLWithPath: $0) } ?? state).appendingPathComponent("otp.sqlite3").path }
     var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
     var responderLog: String { (try? String(contentsOf: state.appendingPathComponent("otp-fcgi.log"), encoding: .utf8)) ?? "" }
     var nginxErrorLog: String { (try? String(contentsOf: state.appendingPathComponent("nginx-error.log"), encoding: .utf8)) ?? "" }
@@ -87,7 +103,8 @@ final class TestStack: @unchecked Sendable {
         return environment
     }
 
-    func startResponder(environment: [String: String]? = nil) throws {
+    func startResponder(index: Int = 0, environment: [String: String]? = nil) throws {
+        let socketPath = socketPath(for: index)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestStack.binary)
         process.arguments = ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"]
@@ -95,8 +112,9 @@ final class TestStack: @unchecked Sendable {
         process.standardError = try appendingHandle("otp-fcgi.log")
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        responder = process
-        try TestStack.waitUntil("otp-fcgi socket \(socketPath)") { FileManager.default.fileExists(atPath: self.socketPath) || !process.isRunning }
+        if responders.count <= index { responders += Array(repeating: nil, count: index + 1 - responders.count) }
+        responders[index] = process
+        try TestStack.waitUntil("otp-fcgi socket \(socketPath)") { TestStack.canConnect(unixSocket: socketPath) || !process.isRunning }
         guard process.isRunning else { throw StackError("otp-fcgi exited at start:\n\(responderLog)") }
     }
 
@@ -117,15 +135,24 @@ final class TestStack: @unchecked Sendable {
 
     /// SIGTERM to otp-fcgi; returns its exit status.
     @discardableResult
-    func stopResponder() -> Int32? {
-        guard let responder, responder.isRunning else { return responder?.terminationStatus }
-        responder.terminate()
-        responder.waitUntilExit()
+    func stopResponder(index: Int = 0) -> Int32? {
+        guard responders.indices.contains(index), let responder = responders[index] else { return nil }
+        if responder.isRunning {
+            responder.terminate()
+            responder.waitUntilExit()
+        }
         return responder.terminationStatus
     }
 
+    /// SIGKILL: no chance to finish anything.
+    func killResponder(index: Int = 0) {
+        guard responders.indices.contains(index), let responder = responders[index], responder.isRunning else { return }
+        kill(responder.processIdentifier, SIGKILL)
+        responder.waitUntilExit()
+    }
+
     func stopAll() {
-        stopResponder()
+        for index in responders.indices { stopResponder(index: index) }
         if let nginx, nginx.isRunning {
             nginx.terminate()
             nginx.waitUntilExit()
@@ -270,6 +297,10 @@ final class TestStack: @unchecked Sendable {
         }
         guard bound == 0 else { throw StackError("no free port") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func canConnect(unixSocket path: String) -> Bool {
+        (try? FastCGIClient(unixSocket: path)) != nil
     }
 
     static func canConnect(port: Int) -> Bool {
