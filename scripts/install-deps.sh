@@ -6,6 +6,7 @@ packages=(
     pkg-config libfcgi-dev libsqlite3-dev libcurl4-openssl-dev   # build
     nginx openssl curl sqlite3 ca-certificates                   # make run, tests
     libfcgi-bin                                                  # cgi-fcgi, for poking the socket by hand
+    wrk                                                          # overload test and make bench
 )
 
 missing=()

@@ -86,7 +86,16 @@ final class TestStack: @unchecked Sendable {
     }
     var databasePath: String { (options.databaseDirectory.map { URL(fileURLWithPath: $0) } ?? state).appendingPathComponent("otp.sqlite3").path }
     var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
-    var responderLog: String { (try? String(contentsOf: state.appendingPathComponent("otp-fcgi.log"), encoding: .utf8)) ?? "" }
+    /// Every responder's stderr, in order of index.
+    var responderLog: String {
+        responders.indices.map { (try? String(contentsOf: state.appendingPathComponent(logName(for: $0)), encoding: .utf8)) ?? "" }.joined()
+    }
+
+    func responderLog(index: Int) -> String {
+        (try? String(contentsOf: state.appendingPathComponent(logName(for: index)), encoding: .utf8)) ?? ""
+    }
+
+    private func logName(for index: Int) -> String { index == 0 ? "otp-fcgi.log" : "otp-fcgi-\(index + 1).log" }
     var nginxErrorLog: String { (try? String(contentsOf: state.appendingPathComponent("nginx-error.log"), encoding: .utf8)) ?? "" }
 
     var environment: [String: String] {
@@ -109,7 +118,7 @@ final class TestStack: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: TestStack.binary)
         process.arguments = ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"]
         process.environment = environment ?? self.environment
-        process.standardError = try appendingHandle("otp-fcgi.log")
+        process.standardError = try appendingHandle(logName(for: index))
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         if responders.count <= index { responders += Array(repeating: nil, count: index + 1 - responders.count) }
