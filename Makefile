@@ -2,7 +2,7 @@
 
 SWIFT ?= swift
 
-.PHONY: all deps build release run test test-unit test-integration clean
+.PHONY: all deps build release run test soak clean
 
 all: build
 
@@ -23,6 +23,11 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	OTP_FCGI_BINARY=$(CURDIR)/.build/debug/otp-fcgi $(SWIFT) test --skip-build
+
+## The long variant of the overload test: 1,000 connections for 30 s.
+soak: deps
+	$(SWIFT) build --build-tests
+	OTP_FCGI_BINARY=$(CURDIR)/.build/debug/otp-fcgi OTP_OVERLOAD_SECONDS=30 $(SWIFT) test --skip-build --filter Overload
 
 clean:
 	rm -rf .build .state
