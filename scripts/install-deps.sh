@@ -6,7 +6,9 @@ packages=(
     pkg-config libfcgi-dev libsqlite3-dev libcurl4-openssl-dev   # build
     nginx openssl curl sqlite3 ca-certificates                   # make run, tests
     libfcgi-bin                                                  # cgi-fcgi, for poking the socket by hand
+    apache2 lighttpd lighttpd-mod-openssl                        # Apache httpd, lighttpd and CGI tests (own processes, never the services)
     wrk                                                          # overload test and make bench
+    spawn-fcgi lintian systemd dpkg-dev                          # make deb and its install test
 )
 
 missing=()

@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+
+extension Integration {
+    /// The .deb built by `make deb`, installed on this machine, started the way a host without
+    /// systemd as PID 1 would (spawn-fcgi), and used through nginx with the installed files.
+    @Suite struct DebianPackage {
+        static var version: String {
+            (try? String(contentsOf: TestStack.repositoryRoot.appendingPathComponent("packaging/VERSION"), encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        }
+        static var package: String { TestStack.repositoryRoot.appendingPathComponent("otp-fcgi_\(version)_amd64.deb").path }
+
+        @Test func packageIsLintianCleanInstallsAndServesThroughNginx() throws {
+            #expect(FileManager.default.fileExists(atPath: DebianPackage.package), "run `make deb` first (make test does)")
+            let lintian = try run("/usr/bin/lintian", ["--fail-on", "error", DebianPackage.package])
+            #expect(lintian.status == 0, "lintian: \(lintian.output)")
+
+            _ = try? run("/usr/bin/dpkg", ["--purge", "otp-fcgi"])
+            let install = try run("/usr/bin/dpkg", ["-i", DebianPackage.package])
+            #expect(install.status == 0, "\(install.output)")
+            defer { _ = try? run("/usr/bin/dpkg", ["--purge", "otp-fcgi"]) }
+
+            // What the maintainer scripts set up.
+            #expect(try run("/usr/bin/getent", ["passwd", "otp-fcgi"]).status == 0)
+            let state = try FileManager.default.attributesOfItem(atPath: "/var/lib/otp-fcgi")
+            #expect(state[.ownerAccountName] as? String == "otp-fcgi")
+            #expect((state[.posixPermissions] as? Int) == 0o750)
+            let envFile = "/etc/otp-fcgi/otp-fcgi.env"
+            #expect((try FileManager.default.attributesOfItem(atPath: envFile)[.posixPermissions] as? Int) == 0o600)
+            let environment = try String(contentsOfFile: envFile, encoding: .utf8)
+            #expect(environment.range(of: "(?m)^OTP_PEPPER=[0-9a-f]{64}$", options: .regularExpression) != nil)
+
+            // An edited environment file survives a reinstall.
+            try (environment + "# edited by the sysadmin\n").write(toFile: envFile, atomically: false, encoding: .utf8)
+            #expect(try run("/usr/bin/dpkg", ["-i", "--force-confold", DebianPackage.package]).status == 0)
+            #expect(try String(contentsOfFile: envFile, encoding: .utf8).hasSuffix("# edited by the sysadmin\n"))
+
+            let verify = try run("/usr/bin/systemd-analyze", ["verify", "/lib/systemd/system/otp-fcgi.socket", "/lib/systemd/system/otp-fcgi.service"])
+            #expect(verify.status == 0, "\(verify.output)")
+            #expect(!verify.output.contains("otp-fcgi"), "systemd-analyze has remarks: \(verify.output)")
+
+            let served = try InstalledService(environmentFile: environment)
+            defer { served.stop() }
+            let token = try served.stepUpToken(phone: "+14155550240")
+            #expect(served.protectedAction(token: token).status == 200)
+            #expect(served.protectedAction(token: token).status == 401)
+            #expect(served.client.request("GET", "/api/otp/health", as: .alice).status == 200)
+            #expect(served.client.request("GET", "/api/otp/metrics", as: .alice).body.contains("otp_step_up_checks_total"))
+            #expect(try run("/usr/sbin/otp-fcgi", ["--help"]).output.contains("check-config"))
+        }
+    }
+}
+
+/// The installed binary under spawn-fcgi as user otp-fcgi, behind nginx configured with the
+/// installed /etc/nginx files.
+final class InstalledService {
+    let client: HTTPClient
+    private let directory: URL
+    private let spawn: Process
+    private let nginx: Process
+    private let nginxConfig = "/etc/nginx/otp-fcgi-package-test.conf"
+    private let sms = "/var/lib/otp-fcgi/sms.jsonl"
+
+    init(environmentFile: String) throws {
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-deb-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(atPath: "/run/otp-fcgi", withIntermediateDirectories: true)
+
+        var environment = ["PATH": "/usr/sbin:/usr/bin:/bin"]
+        for line in environmentFile.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { environment[String(parts[0])] = String(parts[1]) }
+        }
+        environment["OTP_SMS_PROVIDER"] = "file"
+        environment["OTP_SMS_FILE"] = sms
+        spawn = Process()
+        spawn.executableURL = URL(fileURLWithPath: "/usr/bin/spawn-fcgi")
+        spawn.arguments = ["-n", "-s", "/run/otp-fcgi/otp.sock", "-M", "0660", "-U", "otp-fcgi", "-G", "www-data",
+                           "-u", "otp-fcgi", "-g", "otp-fcgi", "--", "/usr/sbin/otp-fcgi", "serve", "--workers", "4"]
+        spawn.environment = environment
+        spawn.standardError = FileHandle.nullDevice
+        try spawn.run()
+        try TestStack.waitUntil("the installed otp-fcgi") { TestStack.canConnect(unixSocket: "/run/otp-fcgi/otp.sock") }
+
+        let port = try TestStack.freePort()
+        let backend = try TestStack.freePort()
+        let htpasswd = directory.appendingPathComponent("htpasswd").path
+        let hash = try run("/usr/bin/openssl", ["passwd", "-apr1", "alice-password"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try "alice:\(hash)\n".write(toFile: htpasswd, atomically: true, encoding: .utf8)
+        try """
+            user www-data;
+            daemon off;
+            pid \(directory.path)/nginx.pid;
+            error_log \(directory.path)/error.log info;
+            events { worker_connections 256; }
+            http {
+                access_log off;
+                include /etc/nginx/conf.d/otp-fcgi.conf;
+                server {
+                    listen 127.0.0.1:\(port);
+                    auth_basic "package test";
+                    auth_basic_user_file \(htpasswd);
+                    include snippets/otp-fcgi.conf;
+                    location = /protected {
+                        auth_request /_otp/step-up-check;
+                        proxy_set_header X-Step-Up-Token "";
+                        proxy_pass http://127.0.0.1:\(backend);
+                    }
+                }
+                server {
+                    listen 127.0.0.1:\(backend);
+                    location / { return 200 '{"status": "done"}'; }
+                }
+            }
+            """.write(toFile: nginxConfig, atomically: true, encoding: .utf8)
+        let nginx = Process()
+        nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        nginx.arguments = ["-c", nginxConfig, "-e", directory.appendingPathComponent("error.log").path]
+        nginx.standardError = FileHandle.nullDevice
+        try nginx.run()
+        self.nginx = nginx
+        client = HTTPClient(baseURL: "http://127.0.0.1:\(port)", caFile: "/dev/null")
+        try TestStack.waitUntil("nginx on \(port)") { TestStack.canConnect(port: port) || !nginx.isRunning }
+    }
+
+    func stepUpToken(phone: String) throws -> String {
+        let body = #"{"phone_e164": "\#(phone)", "purpose": "step_up"}"#
+        guard client.postJSON("/api/otp/send", body, as: .alice).status == 200 else { throw StackError("send failed") }
+        let line = try String(contentsOfFile: sms, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? ""
+        guard let range = line.range(of: #"(?<="body": ")[^0-9]*[0-9]{6}"#, options: .regularExpression) else { throw StackError("no code") }
+        let code = String(line[range].suffix(6))
+        let verified = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "step_up", "code": "\#(code)"}"#, as: .alice)
+        guard let token = verified.json["step_up_token"] else { throw StackError("verify answered \(verified.status)") }
+        return token
+    }
+
+    func protectedAction(token: String) -> HTTPResult {
+        client.request("GET", "/protected", as: .alice, headers: ["X-Step-Up-Token: \(token)"])
+    }
+
+    func stop() {
+        for process in [nginx, spawn] where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        // spawn-fcgi -n execs otp-fcgi in its place, so terminating it stopped the responder.
+        try? FileManager.default.removeItem(atPath: nginxConfig)
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Runs a tool to completion; its combined output and status.
+func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: tool)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
