@@ -64,9 +64,15 @@ public final class APIHandler {
     }
 
     /// FastCGI Authorizer (§6.3): 200 lets the request through, and each `Variable-NAME` header
-    /// becomes a variable the web server passes on; any other status denies.
+    /// becomes a variable the web server passes on; any other status denies. A refusal goes to the
+    /// client as it is (lighttpd), so it says what the protected action needs, like the nginx site.
     private func authorize(_ request: HTTPRequest) throws -> HTTPResponse {
-        let user = try service.consumeStepUpToken(request.stepUpToken, user: request.principal.userID)
+        let user: String
+        do {
+            user = try service.consumeStepUpToken(request.stepUpToken, user: request.principal.userID)
+        } catch .stepUpDenied {
+            return ErrorResponses.stepUpRequiredResponse
+        }
         return HTTPResponse(status: 200, headers: [
             .init("Cache-Control", "no-store"), .init("Variable-STEP_UP_USER", user), .init("X-Step-Up-User", user),
         ])

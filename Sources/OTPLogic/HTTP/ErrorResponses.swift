@@ -6,6 +6,8 @@ enum ErrorResponses {
     static let couldNotSend = "Could not send code, try again later"
     static let cannotReceiveSMS = "This phone number cannot receive SMS"
     static let stepUpDenied = "Invalid or missing step-up token"
+    /// The Authorizer role's refusal, which the web server passes to the client.
+    static let stepUpRequired = "Step-up required: verify a step_up code and send the token in X-Step-Up-Token"
     static let serviceUnavailable = "Service temporarily unavailable, try again later"
     /// Seconds a client should wait after the database refused a request.
     static let storageRetryAfterSeconds = 2
@@ -26,6 +28,11 @@ enum ErrorResponses {
             .detail(422, message)
         }
     }
+
+    /// The Authorizer role's refusal: the web server hands it to the client unchanged.
+    static let stepUpRequiredResponse = HTTPResponse.json(
+        401, "{\"detail\": \(JSONText.quoted(stepUpRequired)), \"step_up\": \"required\"}"
+    )
 
     static func response(for error: OTPError) -> HTTPResponse {
         switch error {

@@ -1,0 +1,237 @@
+import Foundation
+import Testing
+
+/// The built otp-fcgi behind the real Debian Apache httpd or lighttpd, configured from the shipped
+/// files (scripts/render-apache.sh, scripts/render-lighttpd.sh), in a fresh state folder with its
+/// own SQLite file and SMS sink. Both servers run in the foreground as children of the test, from
+/// a private configuration; the system services are never used.
+///
+/// - `.apache`: otp-fcgi listens on a loopback TCP port (mod_authnz_fcgi speaks only TCP); the API
+///   goes through mod_proxy_fcgi, the protected action through mod_authnz_fcgi to a CGI script on
+///   a second virtual host standing in for the application.
+/// - `.lighttpd`: otp-fcgi listens on a unix socket; the API goes through mod_fastcgi, the
+///   protected path through mod_fastcgi in authorizer mode, then a CGI script.
+/// - `.lighttpdCGI`: no otp-fcgi process; lighttpd's mod_cgi starts the binary for every request
+///   through the shipped wrapper, which reads `otp-fcgi.env` in the state folder.
+final class WebServerStack: @unchecked Sendable {
+    enum Kind: String {
+        case apache, lighttpd, lighttpdCGI
+    }
+
+    let kind: Kind
+    let state: URL
+    let httpsPort: Int
+    /// Apache only: the virtual host that stands in for the application.
+    let backendPort: Int
+    /// Apache only: otp-fcgi's TCP port.
+    let fastCGIPort: Int
+    let pepper = "test-pepper-" + UUID().uuidString
+    let client: HTTPClient
+    private var responder: Process?
+    private var server: Process?
+    private var secrets: Set<String> = []
+    private let lock = NSLock()
+
+    init(_ kind: Kind) throws {
+        self.kind = kind
+        state = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-web-\(UUID().uuidString.prefix(8))")
+        // Apache's children (www-data when the tests run as root) read the htpasswd file and the
+        // example application from here.
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        httpsPort = try TestStack.freePort()
+        backendPort = try TestStack.freePort()
+        fastCGIPort = try TestStack.freePort()
+        client = HTTPClient(baseURL: "https://127.0.0.1:\(httpsPort)", caFile: state.appendingPathComponent("cert.pem").path)
+        record(secret: pepper)
+
+        let scripts = TestStack.repositoryRoot.appendingPathComponent("scripts")
+        switch kind {
+        case .apache:
+            try TestStack.run([scripts.appendingPathComponent("render-apache.sh").path, state.path, "\(httpsPort)", "\(backendPort)", "\(fastCGIPort)"])
+        case .lighttpd:
+            try TestStack.run([scripts.appendingPathComponent("render-lighttpd.sh").path, state.path, "\(httpsPort)", "fastcgi", TestStack.binary])
+        case .lighttpdCGI:
+            try TestStack.run([scripts.appendingPathComponent("render-lighttpd.sh").path, state.path, "\(httpsPort)", "cgi", TestStack.binary])
+            let lines = configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
+            let envFile = state.appendingPathComponent("otp-fcgi.env").path
+            guard FileManager.default.createFile(atPath: envFile, contents: Data(lines.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw StackError("cannot write \(envFile)")
+            }
+        }
+        do {
+            if kind != .lighttpdCGI { try startResponder() }
+            try startServer()
+        } catch {
+            stopAll()
+            throw error
+        }
+    }
+
+    deinit {
+        stopAll()
+        try? FileManager.default.removeItem(at: state)
+    }
+
+    var databasePath: String { state.appendingPathComponent("otp.sqlite3").path }
+    var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
+    var socketPath: String { state.appendingPathComponent("otp.sock").path }
+
+    /// otp-fcgi's configuration: its environment, or the lines of the CGI wrapper's env file.
+    var configuration: [String: String] {
+        [
+            "OTP_PEPPER": pepper,
+            "OTP_DB_PATH": databasePath,
+            "OTP_SMS_PROVIDER": "file",
+            "OTP_SMS_FILE": smsFile,
+            "OTP_LOG_LEVEL": "debug",
+        ]
+    }
+
+    /// Every log of the run: otp-fcgi's stderr (in CGI mode the web server's stderr), the web
+    /// server's error and access logs.
+    var logs: String {
+        let names = ["otp-fcgi.log", "apache2-error.log", "apache2-access.log", "apache2-stderr.log", "lighttpd-error.log", "lighttpd-stderr.log"]
+        return names.map { (try? String(contentsOf: state.appendingPathComponent($0), encoding: .utf8)) ?? "" }.joined(separator: "\n")
+    }
+
+    private func startResponder() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestStack.binary)
+        let listen = kind == .apache ? "127.0.0.1:\(fastCGIPort)" : "unix:\(socketPath)"
+        process.arguments = ["serve", "--listen", listen, "--workers", "4"]
+        process.environment = configuration.merging(["PATH": "/usr/sbin:/usr/bin:/bin"]) { _, new in new }
+        process.standardError = try appendingHandle("otp-fcgi.log")
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        responder = process
+        try TestStack.waitUntil("otp-fcgi on \(listen)") {
+            !process.isRunning || (kind == .apache ? TestStack.canConnect(port: fastCGIPort) : FileManager.default.fileExists(atPath: socketPath))
+        }
+        guard process.isRunning else { throw StackError("otp-fcgi exited at start:\n\(logs)") }
+    }
+
+    private func startServer() throws {
+        let process = Process()
+        let stderrName: String
+        let command: [String]
+        switch kind {
+        case .apache:
+            command = ["/usr/sbin/apache2", "-f", state.appendingPathComponent("apache2/apache2.conf").path, "-DFOREGROUND"]
+            stderrName = "apache2-stderr.log"
+        case .lighttpd, .lighttpdCGI:
+            command = ["/usr/sbin/lighttpd", "-D", "-f", state.appendingPathComponent("lighttpd/lighttpd.conf").path]
+            stderrName = "lighttpd-stderr.log"
+        }
+        // A child started from a test thread inherits that thread's blocked signals, and Apache's
+        // parent never unblocks SIGTERM: it would ignore terminate(). Perl (perl-base, always on
+        // Debian) clears the mask, then execs the server.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
+        process.arguments = ["-e", "use POSIX; sigprocmask(SIG_SETMASK, POSIX::SigSet->new); exec { $ARGV[0] } @ARGV or die \"exec: $!\"", "--"] + command
+        process.environment = ["PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C"]
+        process.standardError = try appendingHandle(stderrName)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        server = process
+        let ports = kind == .apache ? [httpsPort, backendPort] : [httpsPort]
+        try TestStack.waitUntil("\(kind) on port \(httpsPort)") { !process.isRunning || ports.allSatisfy { TestStack.canConnect(port: $0) } }
+        guard process.isRunning else { throw StackError("\(kind) exited at start:\n\(logs)") }
+    }
+
+    /// SIGTERM to the web server, then to otp-fcgi; SIGKILL after 10 s, so a stuck server cannot
+    /// hang the suite.
+    func stopAll() {
+        for process in [server, responder].compactMap({ $0 }) where process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+    }
+
+    // MARK: - Secrets bookkeeping and the log check
+
+    func record(secret: String) {
+        lock.lock()
+        secrets.insert(secret)
+        lock.unlock()
+    }
+
+    func recordPhone(_ phone: String) {
+        record(secret: phone)
+        record(secret: String(phone.dropFirst()))
+    }
+
+    /// Stops everything and checks that no log contains a code, a token, a phone number (with or
+    /// without +) or the pepper seen during the test.
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) {
+        stopAll()
+        for message in smsMessages() {
+            if let code = message.code { record(secret: code) }
+        }
+        let text = logs
+        #expect(text.contains("event=otp."), "otp-fcgi logged no request at all", sourceLocation: sourceLocation)
+        lock.lock()
+        let all = secrets
+        lock.unlock()
+        for secret in all where !secret.isEmpty {
+            #expect(!text.contains(secret), "a secret reached the logs", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: - API helpers that keep track of secrets
+
+    func smsMessages() -> [TestStack.SMS] {
+        guard let text = try? String(contentsOfFile: smsFile, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+                  let to = object["to"], let purpose = object["purpose"], let body = object["body"] else { return nil }
+            return TestStack.SMS(to: to, purpose: purpose, body: body)
+        }
+    }
+
+    func lastCode(to phone: String, purpose: String) -> String? {
+        smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
+    }
+
+    func send(_ phone: String, _ purpose: String, as user: HTTPClient.Credentials? = .alice, headers: [String] = []) -> HTTPResult {
+        recordPhone(phone)
+        return client.postJSON("/api/otp/send", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)"}"#, as: user, headers: headers)
+    }
+
+    func verify(_ phone: String, _ purpose: String, code: String, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
+        recordPhone(phone)
+        let result = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)", "code": "\#(code)"}"#, as: user)
+        if let token = result.json["step_up_token"] { record(secret: token) }
+        return result
+    }
+
+    /// Sends a step_up code, reads it from the sink, verifies it: the step-up token.
+    func stepUpToken(phone: String, as user: HTTPClient.Credentials = .alice) throws -> String {
+        let sent = send(phone, "step_up", as: user)
+        guard sent.status == 200 else { throw StackError("send answered \(sent.status): \(sent.body)") }
+        guard let code = lastCode(to: phone, purpose: "step_up") else { throw StackError("no SMS for \(phone)") }
+        let verified = verify(phone, "step_up", code: code, as: user)
+        guard verified.status == 200, let token = verified.json["step_up_token"] else {
+            throw StackError("verify answered \(verified.status): \(verified.body)")
+        }
+        return token
+    }
+
+    /// POST to the protected action (with an empty body by default: lighttpd answers 411 to a POST
+    /// without Content-Length).
+    func protectedAction(token: String?, as user: HTTPClient.Credentials? = .alice, headers: [String] = [], body: String = "") -> HTTPResult {
+        client.request("POST", "/account/cancel-appointment", as: user, headers: headers + (token.map { ["X-Step-Up-Token: \($0)"] } ?? []), body: body)
+    }
+
+    // MARK: - Process plumbing
+
+    private func appendingHandle(_ name: String) throws -> FileHandle {
+        let path = state.appendingPathComponent(name).path
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle.seekToEndOfFile()
+        return handle
+    }
+}
