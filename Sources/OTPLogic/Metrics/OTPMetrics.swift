@@ -6,8 +6,15 @@ import CoreMetrics
 /// phone, hash, code or token.
 public final class OTPMetrics {
     private let factory: any MetricsFactory
-    private var counters: [String: Counter] = [:]
-    private var timers: [String: Timer] = [:]
+    private var counters: [SeriesKey: Counter] = [:]
+    private var timers: [SeriesKey: Timer] = [:]
+
+    /// A series: the metric and up to two label values (the label names follow from the metric).
+    private struct SeriesKey: Hashable {
+        var name: String
+        var first: String = ""
+        var second: String = ""
+    }
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
@@ -56,7 +63,7 @@ public final class OTPMetrics {
     }
 
     private func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
-        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        let key = SeriesKey(name: name, first: labels.first?.1 ?? "", second: labels.count > 1 ? labels[1].1 : "")
         if let existing = counters[key] { return existing }
         let made = Counter(label: name, dimensions: labels, factory: factory)
         counters[key] = made
@@ -64,7 +71,7 @@ public final class OTPMetrics {
     }
 
     private func timer(_ name: String, _ labels: [(String, String)]) -> Timer {
-        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        let key = SeriesKey(name: name, first: labels.first?.1 ?? "", second: labels.count > 1 ? labels[1].1 : "")
         if let existing = timers[key] { return existing }
         let made = Timer(label: name, dimensions: labels, factory: factory)
         timers[key] = made

@@ -55,13 +55,21 @@ public enum Base64URL {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Each byte's value in the alphabet, or 0xff for bytes outside it.
+    private static let values: [UInt8] = {
+        var table = [UInt8](repeating: 0xff, count: 256)
+        for (value, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(value) }
+        return table
+    }()
+
     /// True for exactly the strings `encode` produces from 32 bytes: 43 characters of the alphabet,
     /// the last one carrying no stray bits.
     public static func isEncodedToken(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 43 else { return false }
-        for byte in bytes where !alphabet.contains(byte) { return false }
-        guard let last = alphabet.firstIndex(of: bytes[42]) else { return false }
-        return last & 0b11 == 0
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count == 43 else { return false }
+            for byte in bytes where values[Int(byte)] == 0xff { return false }
+            return values[Int(bytes[42])] & 0b11 == 0
+        }
     }
 }
