@@ -37,9 +37,11 @@ struct SecretGeneratorTests {
         }
     }
 
-    @Test(arguments: 4...10)
+    // The smallest word that maps to 0: a source stuck at 0 would spin forever in the standard
+    // library's unbiased rejection loop (`next(upperBound:)` rejects a zero low product).
+    @Test(.timeLimit(.minutes(1)), arguments: 4...10)
     func codeKeepsLeadingZeros(length: Int) {
-        var generator = SecretGenerator(random: ConstantRandom(value: 0))
+        var generator = SecretGenerator(random: ConstantRandom(value: 1))
         #expect(generator.code(length: length) == String(repeating: "0", count: length))
     }
 

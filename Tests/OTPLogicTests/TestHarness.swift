@@ -7,7 +7,7 @@ import Logging
 /// recording SMS sender and a deterministic random source. The directory goes when the harness does.
 final class Harness {
     let directory: TemporaryDirectory
-    let clock = FixedClock(Fixture.start)
+    let clock: FixedClock
     let sender = RecordingSMSSender()
     let logs = LogRecorder()
     let rules: RulesConfiguration
@@ -17,8 +17,9 @@ final class Harness {
 
     var dbPath: String { directory.file("otp.sqlite3") }
 
-    init(rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates, random: any RandomNumberGenerator = SplitMix64(seed: 1)) throws {
+    init(rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates, random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil) throws {
         directory = try TemporaryDirectory()
+        clock = FixedClock(Fixture.start, bootID: bootID)
         self.rules = rules
         store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")))
         service = OTPService(
@@ -37,8 +38,10 @@ final class Harness {
     var handler: APIHandler { APIHandler(service: service, logger: logs.logger()) }
 
     /// Another connection and service on the same file, as a second worker would have.
-    static func worker(path: String, rules: RulesConfiguration, clock: FixedClock, logs: LogRecorder, seed: UInt64) throws -> OTPService {
-        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 30_000))
+    static func worker(
+        path: String, rules: RulesConfiguration, clock: FixedClock, logs: LogRecorder, seed: UInt64, busyTimeoutMilliseconds: Int = 30_000
+    ) throws -> OTPService {
+        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds))
         return OTPService(
             rules: rules, templates: Fixture.templates, hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
             sender: RecordingSMSSender(), clock: clock, generator: SecretGenerator(random: SplitMix64(seed: seed)), logger: logs.logger()
@@ -125,5 +128,30 @@ extension RulesConfiguration {
         var rules = RulesConfiguration()
         change(&rules)
         return rules
+    }
+}
+
+extension Harness {
+    /// A request as nginx would hand it over for `POST path` with a JSON body.
+    func post(_ path: String, _ json: String, contentType: String? = "application/json", principal: Principal = .anonymous) -> HTTPResponse {
+        handler.respond(to: HTTPRequest(
+            method: "POST", documentURI: path, contentType: contentType, body: .complete(Array(json.utf8)), principal: principal
+        ))
+    }
+
+    /// The step-up check nginx's `auth_request` makes.
+    func stepUpCheck(token: String?, principal: Principal) -> HTTPResponse {
+        handler.respond(to: HTTPRequest(method: "GET", documentURI: "/protected/cancel", endpoint: "step-up-check", principal: principal, stepUpToken: token))
+    }
+}
+
+/// JSON bodies for the two public endpoints.
+enum RequestJSON {
+    static func send(_ phone: String = "+14155550123", _ purpose: String = "verify_phone") -> String {
+        #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)"}"#
+    }
+
+    static func verify(_ code: String, _ phone: String = "+14155550123", _ purpose: String = "verify_phone") -> String {
+        #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)", "code": "\#(code)"}"#
     }
 }

@@ -3,16 +3,35 @@ import Foundation
 import Logging
 @testable import OTPLogic
 
-/// A clock the test sets: "now" moves only when the test says so.
+/// A clock the test sets: "now" moves only when the test says so. With a `bootID` it also has a
+/// boot-time clock, which `advance(by:)` moves with the wall clock and `set(_:)` (a wall-clock
+/// step) leaves where it is.
 final class FixedClock: UnixClock, @unchecked Sendable {
     private let lock = NSLock()
     private var current: UnixTime
+    private var boot: BootClockReading?
 
-    init(_ start: UnixTime = 1_700_000_000) { current = start }
+    init(_ start: UnixTime = 1_700_000_000, bootID: String? = nil) {
+        current = start
+        boot = bootID.map { BootClockReading(bootID: $0, milliseconds: 5_000_000) }
+    }
 
     func now() -> UnixTime { lock.withLock { current } }
-    func advance(by seconds: Int64) { lock.withLock { current += seconds } }
+    func bootClock() -> BootClockReading? { lock.withLock { boot } }
+
+    /// Time passes.
+    func advance(by seconds: Int64) {
+        lock.withLock {
+            current += seconds
+            boot?.milliseconds += seconds * 1000
+        }
+    }
+
+    /// The wall clock is stepped to `time`; the boot-time clock does not move.
     func set(_ time: UnixTime) { lock.withLock { current = time } }
+
+    /// The machine restarted: a new boot id, its boot-time clock starting near zero.
+    func reboot(as bootID: String) { lock.withLock { boot = BootClockReading(bootID: bootID, milliseconds: 10_000) } }
 }
 
 /// Records every message handed to it; `failNextSend(with:)` makes the next send throw.
@@ -21,6 +40,7 @@ final class RecordingSMSSender: SMSSender, @unchecked Sendable {
     private var attemptedMessages: [SMSMessage] = []
     private var deliveredMessages: [SMSMessage] = []
     private var pendingFailure: SMSError?
+    private var hook: (@Sendable (SMSMessage) -> Void)?
 
     /// Every message `send` was called with, delivered or not.
     var attempted: [SMSMessage] { lock.withLock { attemptedMessages } }
@@ -29,7 +49,11 @@ final class RecordingSMSSender: SMSSender, @unchecked Sendable {
 
     func failNextSend(with error: SMSError) { lock.withLock { pendingFailure = error } }
 
+    /// Runs `body` inside every later send, while the message is "with the provider".
+    func whileSending(_ body: @escaping @Sendable (SMSMessage) -> Void) { lock.withLock { hook = body } }
+
     func send(_ message: SMSMessage) throws(SMSError) {
+        if let hook = lock.withLock({ hook }) { hook(message) }
         let failure: SMSError? = lock.withLock {
             attemptedMessages.append(message)
             defer { pendingFailure = nil }
@@ -209,6 +233,15 @@ enum SQLiteFile {
             if let contents = FileManager.default.contents(atPath: file) { data.append(contents) }
         }
         return data
+    }
+
+    /// Holds the file's write lock from another connection while `body` runs.
+    static func whileWriteLocked<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        try withConnection(path, flags: SQLITE_OPEN_READWRITE) { db in
+            guard sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK else { throw SQLiteTestError(message: "no write lock") }
+            defer { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
+            return try body()
+        }
     }
 
     private static func withConnection<T>(_ path: String, flags: Int32, _ body: (OpaquePointer) throws -> T) throws -> T {

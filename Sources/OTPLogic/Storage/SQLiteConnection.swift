@@ -7,7 +7,10 @@ final class SQLiteConnection {
 
     /// Opens (creating if needed) the database, extended result codes on and the busy timeout set.
     /// Nothing is written yet: `configureForWriting` switches WAL on once the schema was checked.
+    private let busyTimeoutMilliseconds: Int
+
     init(path: String, busyTimeoutMilliseconds: Int, readOnly: Bool = false) throws(StoreError) {
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var opened: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &opened, flags, nil)
@@ -21,10 +24,19 @@ final class SQLiteConnection {
         sqlite3_busy_timeout(handle, Int32(busyTimeoutMilliseconds))
     }
 
-    /// WAL and the durability level. The busy timeout is already set, so connections opening
-    /// together wait for each other instead of failing with "database is locked".
+    /// WAL and the durability level. Switching a database into WAL turns a read lock into a write
+    /// lock, which SQLite refuses at once (no busy handler) while another connection writes; so
+    /// the switch is retried for up to the busy timeout, like any other write would wait.
     func configureForWriting(synchronous: DatabaseConfiguration.Synchronous) throws(StoreError) {
-        try execute("PRAGMA journal_mode=WAL")
+        let deadline = MonotonicClock.milliseconds() + busyTimeoutMilliseconds
+        while true {
+            do {
+                try execute("PRAGMA journal_mode=WAL")
+                break
+            } catch where error.kind == .busy && MonotonicClock.milliseconds() < deadline {
+                MonotonicClock.sleep(milliseconds: 10)
+            }
+        }
         try execute("PRAGMA synchronous=\(synchronous.rawValue.uppercased())")
         try execute("PRAGMA foreign_keys=ON")
     }

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import OTPLogic
+
+/// Several connections to one file on threads of their own, as the workers of one or more
+/// processes have them. Each thread opens its own store and service.
+@Suite("Races on one database file")
+struct ConcurrencyTests {
+    static let threads = 20
+
+    @Test func parallelWrongGuessesAreNeverMoreThanMaxAttemptsEvaluations() throws {
+        let h = try Harness(rules: .with { $0.maxAttempts = 3 })
+        try h.send()
+        let code = try #require(h.lastCode)
+        let wrong = h.wrongCode(for: code)
+        let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
+        let workerLogs = LogRecorder()
+        let outcomes = Locked<[Failure?]>([])
+
+        let finished = runOnThreads(ConcurrencyTests.threads) { index, barrier in
+            let service: OTPService
+            do {
+                service = try Harness.worker(path: path, rules: rules, clock: clock, logs: workerLogs, seed: UInt64(index))
+            } catch {
+                barrier()
+                outcomes.update { $0.append(.unexpected("open: \(error)")) }
+                return
+            }
+            barrier()
+            let outcome = failure { try service.verify(phone: Fixture.phone, purpose: .verifyPhone, code: wrong, user: nil) }
+            outcomes.update { $0.append(outcome) }
+        }
+        try #require(finished)
+
+        #expect(outcomes.value == Array(repeating: .invalidOrExpiredCode, count: ConcurrencyTests.threads))
+        #expect(try h.storedCode()?.attempts == 3)
+        // Only a comparison counts as an evaluation; the log names each guess's fate.
+        let reasons = workerLogs.entries.filter { $0.metadata["event"] == "otp.verify" }.compactMap { $0.metadata["reason"] }
+        #expect(reasons.count == ConcurrencyTests.threads)
+        #expect(reasons.filter { $0 == "wrong_code" }.count == 3)
+        #expect(reasons.filter { $0 == "locked_out" }.count == ConcurrencyTests.threads - 3)
+        #expect(failure { try h.verify(code) } == .invalidOrExpiredCode)
+    }
+
+    @Test func tokenPresentedInParallelAdmitsExactlyOnce() throws {
+        let h = try Harness()
+        let token = try h.stepUpToken(user: "alice")
+        let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
+        let logs = LogRecorder()
+        let outcomes = Locked<[String]>([])
+
+        let finished = runOnThreads(ConcurrencyTests.threads) { index, barrier in
+            let service: OTPService
+            do {
+                service = try Harness.worker(path: path, rules: rules, clock: clock, logs: logs, seed: UInt64(index))
+            } catch {
+                barrier()
+                outcomes.update { $0.append("open failed: \(error)") }
+                return
+            }
+            barrier()
+            var admitted: String?
+            let refusal = failure { admitted = try service.consumeStepUpToken(token, user: "alice") }
+            outcomes.update { $0.append(admitted.map { "admitted \($0)" } ?? "\(refusal.map { "\($0)" } ?? "nothing")") }
+        }
+        try #require(finished)
+
+        let results = outcomes.value
+        #expect(results.count == ConcurrencyTests.threads)
+        #expect(results.filter { $0 == "admitted alice" }.count == 1)
+        #expect(results.filter { $0 == "\(Failure.stepUpDenied)" }.count == ConcurrencyTests.threads - 1)
+        #expect(try h.rows("SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == [["1"]])
+    }
+
+    @Test func parallelSendsForOnePhoneDeliverOneSMS() throws {
+        let h = try Harness(rules: .with { $0.resendCooldownSeconds = 60 })
+        let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
+        let logs = LogRecorder()
+        let outcomes = Locked<[String]>([])
+
+        let finished = runOnThreads(ConcurrencyTests.threads) { index, barrier in
+            guard let service = try? Harness.worker(path: path, rules: rules, clock: clock, logs: logs, seed: UInt64(index)) else {
+                barrier()
+                outcomes.update { $0.append("open failed") }
+                return
+            }
+            barrier()
+            var outcome: OTPService.SendOutcome?
+            let refusal = failure { outcome = try service.send(to: Fixture.phone, purpose: .verifyPhone, user: nil) }
+            outcomes.update { $0.append(outcome.map { "\($0)" } ?? "\(refusal.map { "\($0)" } ?? "nothing")") }
+        }
+        try #require(finished)
+
+        let results = outcomes.value
+        #expect(results.count == ConcurrencyTests.threads)
+        #expect(results.filter { $0 == "sent" }.count == 1)
+        #expect(results.allSatisfy { $0 == "sent" || $0.hasPrefix("suppressed") })
+        #expect(try h.storedCode()?.sendCount == 1)
+    }
+}

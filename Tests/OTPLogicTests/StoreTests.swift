@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+@testable import OTPLogic
+
+@Suite("SQLite store")
+struct StoreTests {
+    @Test func freshDatabaseGetsTheCurrentSchemaVersionAndTheFourTables() throws {
+        let h = try Harness()
+        #expect(try h.rows("PRAGMA user_version") == [[String(Schema.currentVersion)]])
+        #expect(try h.store.schemaVersion() == Schema.currentVersion)
+        let tables = try h.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").compactMap { $0[0] }
+        #expect(tables == ["notification_preferences", "otp_codes", "step_up_tokens", "users"])
+    }
+
+    @Test func databaseIsInWALMode() throws {
+        let h = try Harness()
+        #expect(try h.rows("PRAGMA journal_mode") == [["wal"]])
+    }
+
+    @Test func reopeningAnUpToDateDatabaseMigratesNothingAndKeepsTheData() throws {
+        let h = try Harness()
+        try h.send()
+        let second = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: h.dbPath))
+        #expect(second.migration.from == Schema.currentVersion)
+        #expect(second.migration.to == Schema.currentVersion)
+        #expect(try h.rows("SELECT count(*) FROM otp_codes") == [["1"]])
+    }
+
+    @Test func versionOneDatabaseIsMigratedKeepingItsRows() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("v1.sqlite3")
+        try SQLiteFile.execute(path, Schema.migrations[0] + """
+            INSERT INTO users (user_id, phone_e164, phone_verified) VALUES ('alice', '+14155550123', 1);
+            PRAGMA user_version = 1;
+            """)
+        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path))
+        #expect(store.migration.from == 1)
+        #expect(store.migration.to == Schema.currentVersion)
+        #expect(try SQLiteFile.query(path, "PRAGMA user_version") == [[String(Schema.currentVersion)]])
+        #expect(try SQLiteFile.query(path, "SELECT user_id, phone_verified FROM users") == [["alice", "1"]])
+    }
+
+    @Test func databaseFromANewerVersionIsRefusedAndLeftUntouched() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("newer.sqlite3")
+        let newer = Schema.currentVersion + 1
+        try SQLiteFile.execute(path, "CREATE TABLE future (x INTEGER); INSERT INTO future VALUES (7); PRAGMA user_version = \(newer);")
+        let before = try #require(FileManager.default.contents(atPath: path))
+
+        #expect {
+            _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path))
+        } throws: { error in
+            (error as? StoreError)?.kind == .schemaTooNew
+        }
+
+        #expect(try SQLiteFile.query(path, "PRAGMA user_version") == [[String(newer)]])
+        #expect(try SQLiteFile.query(path, "SELECT name FROM sqlite_schema WHERE type = 'table'") == [["future"]])
+        #expect(try SQLiteFile.query(path, "PRAGMA journal_mode") == [["delete"]])
+        #expect(FileManager.default.contents(atPath: path) == before)
+    }
+
+    /// Opens `path` while another connection holds its write lock for 300 ms; describes the outcome.
+    private func openWhileAnotherConnectionWrites(_ path: String) throws -> String {
+        let locked = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? SQLiteFile.whileWriteLocked(path) {
+                locked.signal()
+                usleep(300_000)
+            }
+            released.signal()
+        }.start()
+        try #require(locked.wait(timeout: .now() + 10) == .success)
+        defer { released.wait() }
+        do {
+            let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 5000))
+            return "opened at version \(try store.schemaVersion())"
+        } catch {
+            return "failed: \(error)"
+        }
+    }
+
+    @Test func openingWaitsForAnotherWriterOnADatabaseAlreadyInWALMode() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("shared.sqlite3")
+        try SQLiteFile.execute(path, "PRAGMA journal_mode=WAL; CREATE TABLE app_data (x INTEGER);")
+        let outcome = try openWhileAnotherConnectionWrites(path)
+        #expect(outcome == "opened at version \(Schema.currentVersion)")
+    }
+
+    // Fails: `PRAGMA journal_mode=WAL` upgrades a read to a write, and SQLite answers SQLITE_BUSY
+    // at once rather than call the busy handler (it could deadlock), so the busy timeout does not help.
+    @Test func openingWaitsForAnotherWriterOnADatabaseNotYetInWALMode() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("shared.sqlite3")
+        // A database another application already writes to, in SQLite's default rollback-journal mode.
+        try SQLiteFile.execute(path, "CREATE TABLE app_data (x INTEGER);")
+        let outcome = try openWhileAnotherConnectionWrites(path)
+        #expect(outcome == "opened at version \(Schema.currentVersion)")
+    }
+
+    @Test func unopenableDatabaseIsReportedAsCannotOpen() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect {
+            _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("missing/otp.sqlite3")))
+        } throws: { error in
+            (error as? StoreError)?.kind == .cannotOpen
+        }
+    }
+
+    @Test func pingSucceedsOnAnOpenDatabase() throws {
+        let h = try Harness()
+        #expect(throws: Never.self) { try h.store.ping() }
+        #expect(h.service.isHealthy())
+    }
+}
+
+@Suite("Purging expired rows")
+struct PurgeTests {
+    @Test func purgeKeepsARowWhoseCodeExpiredButWhoseHourlyWindowIsOpen() throws {
+        let h = try Harness(rules: .with { $0.resendCooldownSeconds = 0; $0.maxSendsPerHour = 3; $0.codeTTLSeconds = 600 })
+        for _ in 0..<3 {
+            try h.send()
+            h.clock.advance(by: 1)
+        }
+        h.clock.set(Fixture.start + 700)
+        #expect(try h.store.purgeExpired(at: h.clock.now(), rules: h.rules) == PurgeCounts(codes: 0, tokens: 0))
+        #expect(try h.rows("SELECT count(*) FROM otp_codes") == [["1"]])
+        // The cap still holds after the purge.
+        #expect(try h.send() == .suppressed(.hourlyCap))
+    }
+
+    @Test func purgeDeletesACodeRowOnceCodeWindowAndCooldownAreAllOver() throws {
+        let h = try Harness(rules: .with { $0.codeTTLSeconds = 600 })
+        try h.send()
+        #expect(try h.store.purgeExpired(at: Fixture.start + 3599, rules: h.rules).codes == 0)
+        #expect(try h.store.purgeExpired(at: Fixture.start + 3600, rules: h.rules) == PurgeCounts(codes: 1, tokens: 0))
+        #expect(try h.rows("SELECT count(*) FROM otp_codes") == [["0"]])
+    }
+
+    @Test func purgeKeepsARowWhileItsCooldownRuns() throws {
+        let h = try Harness(rules: .with { $0.codeTTLSeconds = 60; $0.resendCooldownSeconds = 3600; $0.sendWindowSeconds = 120 })
+        try h.send()
+        #expect(try h.store.purgeExpired(at: Fixture.start + 3599, rules: h.rules).codes == 0)
+        #expect(try h.store.purgeExpired(at: Fixture.start + 3600, rules: h.rules).codes == 1)
+    }
+
+    @Test func purgeKeepsARowWhoseSendIsInFlight() throws {
+        let h = try Harness(rules: .with { $0.sendInFlightSeconds = 60 })
+        let counts = Locked<[PurgeCounts]>([])
+        let path = h.dbPath
+        let rules = h.rules
+        h.sender.whileSending { _ in
+            // Another worker purges while the provider has the message.
+            guard let other = try? SQLiteOTPStore(configuration: DatabaseConfiguration(path: path)) else { return }
+            for offset: Int64 in [10, 59] {
+                if let purged = try? other.purgeExpired(at: Fixture.start + offset, rules: rules) { counts.update { $0.append(purged) } }
+            }
+        }
+        #expect(try h.send() == .sent)
+        #expect(counts.value == [PurgeCounts(codes: 0, tokens: 0), PurgeCounts(codes: 0, tokens: 0)])
+        #expect(try h.verify(try #require(h.lastCode)) == .phoneVerified)
+    }
+
+    @Test func purgeDeletesAnAbandonedReservationAfterTheInFlightLimit() throws {
+        let h = try Harness(rules: .with { $0.sendInFlightSeconds = 60 })
+        let counts = Locked<[PurgeCounts]>([])
+        let path = h.dbPath
+        let rules = h.rules
+        h.sender.whileSending { _ in
+            guard let other = try? SQLiteOTPStore(configuration: DatabaseConfiguration(path: path)),
+                  let purged = try? other.purgeExpired(at: Fixture.start + 60, rules: rules) else { return }
+            counts.update { $0.append(purged) }
+        }
+        // The reservation was purged under the send: the delivered code cannot be recorded.
+        #expect(failure { try h.send() } == .smsUnavailable(retryAfter: 5))
+        #expect(counts.value == [PurgeCounts(codes: 1, tokens: 0)])
+    }
+
+    @Test func purgeDeletesExpiredTokensAndCountsThem() throws {
+        let h = try Harness(rules: .with { $0.stepUpTokenTTLSeconds = 300 })
+        _ = try h.stepUpToken(user: "alice")
+        h.clock.advance(by: 60)
+        _ = try h.stepUpToken(user: "alice")
+        #expect(try h.store.purgeExpired(at: Fixture.start + 299, rules: h.rules).tokens == 0)
+        #expect(try h.store.purgeExpired(at: Fixture.start + 300, rules: h.rules) == PurgeCounts(codes: 0, tokens: 1))
+        #expect(try h.rows("SELECT expires_at FROM step_up_tokens") == [[String(Fixture.start + 360)]])
+        #expect(try h.store.purgeExpired(at: Fixture.start + 360, rules: h.rules).tokens == 1)
+        #expect(try h.rows("SELECT count(*) FROM step_up_tokens") == [["0"]])
+    }
+}
