@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages otp-fcgi builds, runs and tests with, if any is missing.
+# Installs the Debian packages otp-fcgi builds, runs and tests with, if any is missing, and
+# schemathesis (PyPI, pinned in Tests/schemathesis/requirements.txt) into .venv/ for the API schema test.
 set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
     pkg-config libfcgi-dev libsqlite3-dev libcurl4-openssl-dev   # build
@@ -9,22 +12,35 @@ packages=(
     apache2 lighttpd lighttpd-mod-openssl                        # Apache httpd, lighttpd and CGI tests (own processes, never the services)
     wrk                                                          # overload test and make bench
     spawn-fcgi lintian systemd dpkg-dev                          # make deb and its install test
+    python3 python3-venv                                         # schemathesis (API schema test), in .venv/
 )
 
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "installing: ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null; then
-        exec sudo env DEBIAN_FRONTEND=noninteractive bash -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing[*]}"
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null; then
+            sudo env DEBIAN_FRONTEND=noninteractive bash -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing[*]}"
+        else
+            echo "not root and no sudo: install these packages first: ${missing[*]}" >&2
+            exit 1
+        fi
+    else
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
-    echo "not root and no sudo: install these packages first: ${missing[*]}" >&2
-    exit 1
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# schemathesis for Tests/IntegrationTests/SchemaConformanceTests.swift, with Debian's Python 3.11, in a
+# virtual environment of the repository (.venv/, ignored by git); installed again when the pins change.
+requirements="$here/Tests/schemathesis/requirements.txt"
+if ! cmp -s "$requirements" "$here/.venv/requirements.txt" || [ ! -x "$here/.venv/bin/st" ]; then
+    echo "installing $(grep '^schemathesis==' "$requirements") into .venv/"
+    /usr/bin/python3 -m venv "$here/.venv"
+    "$here/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$here/.venv/requirements.txt"
+fi
