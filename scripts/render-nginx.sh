@@ -38,15 +38,4 @@ if [ -n "$send_rate" ]; then
     sed -i -e "s|rate=10r/m|rate=$send_rate|" "$out/conf.d/otp-fcgi.conf"
 fi
 
-if [ ! -s "$state/cert.pem" ] || [ ! -s "$state/key.pem" ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
-        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-        -keyout "$state/key.pem" -out "$state/cert.pem" 2>/dev/null
-    chmod 600 "$state/key.pem"
-fi
-if [ ! -s "$state/htpasswd" ]; then
-    {
-        printf 'alice:%s\n' "$(openssl passwd -apr1 alice-password)"
-        printf 'bob:%s\n' "$(openssl passwd -apr1 bob-password)"
-    } > "$state/htpasswd"
-fi
+"$here/scripts/demo-credentials.sh" "$state"

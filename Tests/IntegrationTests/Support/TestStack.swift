@@ -3,7 +3,7 @@ import Testing
 
 /// The built otp-fcgi behind the real Debian nginx, configured from the shipped files
 /// (scripts/render-nginx.sh), in a fresh state folder with its own SQLite file and SMS sink.
-final class TestStack: @unchecked Sendable {
+final class TestStack: OTPSession, @unchecked Sendable {
     struct Options {
         /// Extra or overriding environment for otp-fcgi.
         var environment: [String: String] = [:]
@@ -176,13 +176,16 @@ final class TestStack: @unchecked Sendable {
         lock.unlock()
     }
 
+    var recordedSecrets: Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return secrets
+    }
+
     /// Stops everything and checks that neither otp-fcgi's stderr nor nginx's error log contains a
     /// code, a token, a phone number (with or without +) or the pepper seen during the test.
     func finish(sourceLocation: SourceLocation = #_sourceLocation) {
         stopAll()
-        for message in smsMessages() {
-            if let code = message.code { record(secret: code) }
-        }
         if let twilio = options.twilio {
             record(secret: FakeTwilio.authToken)
             for request in twilio.requests {
@@ -190,14 +193,8 @@ final class TestStack: @unchecked Sendable {
                 if let body = request.field("Body") { record(secret: body) }
             }
         }
-        let logs = responderLog + nginxErrorLog
         #expect(!responderLog.isEmpty, "otp-fcgi wrote no log at all", sourceLocation: sourceLocation)
-        lock.lock()
-        let all = secrets
-        lock.unlock()
-        for secret in all where !secret.isEmpty {
-            #expect(!TestStack.containsStandalone(secret, in: logs), "a secret reached the logs", sourceLocation: sourceLocation)
-        }
+        expectNoSecrets(in: responderLog + nginxErrorLog, sourceLocation: sourceLocation)
     }
 
     /// True when `secret` occurs in `text` not as part of a longer run of letters and digits: a
@@ -227,54 +224,12 @@ final class TestStack: @unchecked Sendable {
         }
     }
 
-    func smsMessages() -> [SMS] {
-        guard let text = try? String(contentsOfFile: smsFile, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                  let to = object["to"], let purpose = object["purpose"], let body = object["body"] else { return nil }
-            return SMS(to: to, purpose: purpose, body: body)
-        }
-    }
-
     /// The code of the last SMS sent to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String? {
         if let twilio = options.twilio {
             return twilio.requests.last { $0.field("To") == phone && $0.answeredWith == .accept }?.code
         }
         return smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
-    }
-
-    func send(_ phone: String, _ purpose: String, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
-        recordPhone(phone)
-        return client.postJSON("/api/otp/send", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)"}"#, as: user)
-    }
-
-    func verify(_ phone: String, _ purpose: String, code: String, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
-        recordPhone(phone)
-        let result = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)", "code": "\#(code)"}"#, as: user)
-        if let token = result.json["step_up_token"] { record(secret: token) }
-        return result
-    }
-
-    /// Sends a step_up code, reads it from the sink, verifies it: the step-up token.
-    func stepUpToken(phone: String, as user: HTTPClient.Credentials = .alice) throws -> String {
-        let sent = send(phone, "step_up", as: user)
-        guard sent.status == 200 else { throw StackError("send answered \(sent.status): \(sent.body)") }
-        guard let code = lastCode(to: phone, purpose: "step_up") else { throw StackError("no SMS for \(phone)") }
-        let verified = verify(phone, "step_up", code: code, as: user)
-        guard verified.status == 200, let token = verified.json["step_up_token"] else {
-            throw StackError("verify answered \(verified.status): \(verified.body)")
-        }
-        return token
-    }
-
-    func protectedAction(token: String?, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
-        client.request("POST", "/account/cancel-appointment", as: user, headers: token.map { ["X-Step-Up-Token: \($0)"] } ?? [])
-    }
-
-    private func recordPhone(_ phone: String) {
-        record(secret: phone)
-        record(secret: String(phone.dropFirst()))
     }
 
     // MARK: - Process plumbing

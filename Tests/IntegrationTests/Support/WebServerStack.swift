@@ -13,7 +13,7 @@ import Testing
 ///   protected path through mod_fastcgi in authorizer mode, then a CGI script.
 /// - `.lighttpdCGI`: no otp-fcgi process; lighttpd's mod_cgi starts the binary for every request
 ///   through the shipped wrapper, which reads `otp-fcgi.env` in the state folder.
-final class WebServerStack: @unchecked Sendable {
+final class WebServerStack: OTPSession, @unchecked Sendable {
     enum Kind: String {
         case apache, lighttpd, lighttpdCGI
     }
@@ -158,71 +158,19 @@ final class WebServerStack: @unchecked Sendable {
         lock.unlock()
     }
 
-    func recordPhone(_ phone: String) {
-        record(secret: phone)
-        record(secret: String(phone.dropFirst()))
+    var recordedSecrets: Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return secrets
     }
 
     /// Stops everything and checks that no log contains a code, a token, a phone number (with or
     /// without +) or the pepper seen during the test.
     func finish(sourceLocation: SourceLocation = #_sourceLocation) {
         stopAll()
-        for message in smsMessages() {
-            if let code = message.code { record(secret: code) }
-        }
         let text = logs
         #expect(text.contains("event=otp."), "otp-fcgi logged no request at all", sourceLocation: sourceLocation)
-        lock.lock()
-        let all = secrets
-        lock.unlock()
-        for secret in all where !secret.isEmpty {
-            #expect(!text.contains(secret), "a secret reached the logs", sourceLocation: sourceLocation)
-        }
-    }
-
-    // MARK: - API helpers that keep track of secrets
-
-    func smsMessages() -> [TestStack.SMS] {
-        guard let text = try? String(contentsOfFile: smsFile, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                  let to = object["to"], let purpose = object["purpose"], let body = object["body"] else { return nil }
-            return TestStack.SMS(to: to, purpose: purpose, body: body)
-        }
-    }
-
-    func lastCode(to phone: String, purpose: String) -> String? {
-        smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
-    }
-
-    func send(_ phone: String, _ purpose: String, as user: HTTPClient.Credentials? = .alice, headers: [String] = []) -> HTTPResult {
-        recordPhone(phone)
-        return client.postJSON("/api/otp/send", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)"}"#, as: user, headers: headers)
-    }
-
-    func verify(_ phone: String, _ purpose: String, code: String, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
-        recordPhone(phone)
-        let result = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)", "code": "\#(code)"}"#, as: user)
-        if let token = result.json["step_up_token"] { record(secret: token) }
-        return result
-    }
-
-    /// Sends a step_up code, reads it from the sink, verifies it: the step-up token.
-    func stepUpToken(phone: String, as user: HTTPClient.Credentials = .alice) throws -> String {
-        let sent = send(phone, "step_up", as: user)
-        guard sent.status == 200 else { throw StackError("send answered \(sent.status): \(sent.body)") }
-        guard let code = lastCode(to: phone, purpose: "step_up") else { throw StackError("no SMS for \(phone)") }
-        let verified = verify(phone, "step_up", code: code, as: user)
-        guard verified.status == 200, let token = verified.json["step_up_token"] else {
-            throw StackError("verify answered \(verified.status): \(verified.body)")
-        }
-        return token
-    }
-
-    /// POST to the protected action (with an empty body by default: lighttpd answers 411 to a POST
-    /// without Content-Length).
-    func protectedAction(token: String?, as user: HTTPClient.Credentials? = .alice, headers: [String] = [], body: String = "") -> HTTPResult {
-        client.request("POST", "/account/cancel-appointment", as: user, headers: headers + (token.map { ["X-Step-Up-Token: \($0)"] } ?? []), body: body)
+        expectNoSecrets(in: text, sourceLocation: sourceLocation)
     }
 
     // MARK: - Process plumbing
