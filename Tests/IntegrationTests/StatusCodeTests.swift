@@ -98,6 +98,11 @@ extension Integration {
             #expect(limited.status == 429)
             #expect(limited.json["detail"] != nil)
             #expect(limited.header("Retry-After") != nil)
+            // Another path ending in /send must not slip past the limit to the send endpoint.
+            let detour = stack.client.postJSON("/api/otp/x/send", #"{"phone_e164": "+14155550131", "purpose": "verify_phone"}"#, as: .alice)
+            #expect(detour.status == 404)
+            #expect(detour.json["detail"] == "Not found")
+            #expect(!stack.smsMessages().contains { $0.to == "+14155550131" })
             // Verify is not rate-limited by nginx (otp-fcgi's attempt counter guards it).
             #expect(stack.verify("+14155550120", "verify_phone", code: "000000").status == 400)
         }
