@@ -818,6 +818,8 @@ def main():
     parser.add_argument("--cg-n1", type=int, default=100)
     parser.add_argument("--cg-n2", type=int, default=600)
     parser.add_argument("--skip-callgrind", action="store_true")
+    parser.add_argument("--callgrind-only", nargs="*", metavar="ENDPOINT",
+                        help="only the instruction counts (of these endpoints, or all), printed; no load, no results written")
     parser.add_argument("--db-dir", help="where the load cases' databases go (default: bench/.state); e.g. a tmpfs "
                         "folder to take the disk's fsync out of the figures (then say so next to them)")
     parser.add_argument("--skip-scale", action="store_true")
@@ -862,6 +864,16 @@ def run(args, started):
     db_dir = Path(args.db_dir) if args.db_dir else state
     db_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(state, binary, floor_b, db_dir)
+    if args.callgrind_only is not None:
+        endpoints = args.callgrind_only or ["floor-b", "health", "send", "verify-wrong", "verify-right", "step-up-check"]
+        log(f"callgrind only: {', '.join(endpoints)}")
+        cg = Callgrind(stack, args.cg_n1, args.cg_n2)
+        figures = cg.measure(endpoints)
+        for endpoint in endpoints:
+            if endpoint != "floor-b":
+                for row in cg.profile(endpoint, inclusive=False, top=12):
+                    print(f"  {endpoint:>14} {row['instructions']:>8,}  {row['function']}")
+        return figures
     stack.render_nginx()
     small_db = db_dir / "otp.sqlite3"
     stack.otp = stack.start_otp(small_db)

@@ -17,8 +17,14 @@ final class Harness {
 
     var dbPath: String { directory.file("otp.sqlite3") }
 
-    init(rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates, random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil) throws {
+    /// `immediateSender`: the sender says it delivers locally and at once (like the file sink), so
+    /// the service sends inside one transaction instead of reserving first.
+    init(
+        rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates,
+        random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil, immediateSender: Bool = false
+    ) throws {
         directory = try TemporaryDirectory()
+        sender.deliversImmediately = immediateSender
         clock = FixedClock(Fixture.start, bootID: bootID)
         self.rules = rules
         store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")))

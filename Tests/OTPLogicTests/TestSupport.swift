@@ -49,6 +49,9 @@ final class RecordingSMSSender: SMSSender, @unchecked Sendable {
 
     func failNextSend(with error: SMSError) { lock.withLock { pendingFailure = error } }
 
+    /// What the sender claims; the service then sends inside the recording transaction.
+    var deliversImmediately = false
+
     /// Runs `body` inside every later send, while the message is "with the provider".
     func whileSending(_ body: @escaping @Sendable (SMSMessage) -> Void) { lock.withLock { hook = body } }
 

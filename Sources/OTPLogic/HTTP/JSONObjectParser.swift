@@ -164,6 +164,16 @@ public enum JSONObjectParser {
 
         mutating func string() throws(Failure) -> String {
             try expect(UInt8(ascii: "\""))
+            // The usual string has no escapes: find its end and validate it in one go.
+            var end = index
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+                end += 1
+            }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                guard let text = String(validating: bytes[index..<end], as: UTF8.self) else { throw .malformed }
+                index = end + 1
+                return text
+            }
             var scalars = String.UnicodeScalarView()
             var run = index
             func flush(_ end: Int) throws(Failure) {

@@ -2,6 +2,10 @@
 public enum JSONText {
     /// `text` as a JSON string literal, with quotes, backslashes and control characters escaped.
     public static func quoted(_ text: String) -> String {
+        // Most values need no escaping: one scan, one copy.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0x7f }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

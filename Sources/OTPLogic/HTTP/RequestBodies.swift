@@ -46,10 +46,9 @@ struct BodyFields {
         } catch {
             throw .malformed("Request body is not valid JSON")
         }
-        let allowedList = allowed.joined(separator: ", ")
         for member in members {
             guard allowed.contains(member.name) else {
-                throw .invalid("Unknown field in request body; allowed fields are \(allowedList)")
+                throw .invalid("Unknown field in request body; allowed fields are \(allowed.joined(separator: ", "))")
             }
             guard values[member.name] == nil else {
                 throw .invalid("Field \(member.name) appears more than once")

@@ -21,7 +21,10 @@ public enum Route: Sendable, Equatable {
             default: throw .notFound
             }
         }
-        let segment = request.documentURI.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        // Split on the byte: split on Characters, a "/" after a prepended scalar (U+0600, say) is
+        // part of that scalar's Character and would not separate segments.
+        let bytes = request.documentURI.utf8
+        let segment = Substring(bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).last ?? bytes[...])
         switch segment {
         case "send": return .send
         case "verify": return .verify

@@ -5,8 +5,9 @@ import Glibc
 #endif
 
 /// Writes one `key=value` line per event to a file descriptor (stderr in production):
-/// `ts=2026-11-21T06:29:00Z level=info msg="code sent" event=otp.send phone=3f2a…`.
+/// `ts=2026-11-21T06:29:00.123Z level=info msg="code sent" event=otp.send phone=3f2a…`.
 /// Each line goes out in a single `write`, so lines from concurrent threads never interleave.
+/// It is on every request's path, so the line is built as bytes, not by string interpolation.
 public struct KeyValueLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -27,46 +28,104 @@ public struct KeyValueLogHandler: LogHandler {
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        let line = KeyValueLogHandler.format(
-            timestamp: KeyValueLogHandler.timestamp(), level: event.level, message: event.message.description, metadata: fields
-        )
-        let bytes = Array(line.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fileDescriptor, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
+        var line = KeyValueLogHandler.line(level: event.level, message: event.message.description, metadata: fields) { buffer in
+            KeyValueLogHandler.appendTimestamp(to: &buffer)
         }
+        line.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+        line.removeAll()
     }
 
     /// One line, keys after the fixed three in sorted order so lines are easy to diff and grep.
     public static func format(timestamp: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        var line = "ts=\(timestamp) level=\(level.rawValue) msg=\(quoted(message))"
-        for key in metadata.keys.sorted() {
-            line += " \(key)=\(quoted(metadata[key]!.description))"
+        let bytes = line(level: level, message: message, metadata: metadata) { $0.append(contentsOf: timestamp.utf8) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func line(
+        level: Logger.Level, message: String, metadata: Logger.Metadata, timestamp: (inout [UInt8]) -> Void
+    ) -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(256)
+        buffer.append(contentsOf: "ts=".utf8)
+        timestamp(&buffer)
+        buffer.append(contentsOf: " level=".utf8)
+        buffer.append(contentsOf: level.rawValue.utf8)
+        buffer.append(contentsOf: " msg=".utf8)
+        appendValue(message, to: &buffer)
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            buffer.append(0x20)
+            buffer.append(contentsOf: key.utf8)
+            buffer.append(UInt8(ascii: "="))
+            switch value {
+            case .string(let text): appendValue(text, to: &buffer)
+            case .stringConvertible(let convertible): appendValue(convertible.description, to: &buffer)
+            default: appendValue(value.description, to: &buffer)
+            }
         }
-        return line + "\n"
+        buffer.append(0x0a)
+        return buffer
     }
 
     /// Leaves simple values bare; quotes and escapes anything with spaces, quotes, `=` or controls.
-    static func quoted(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0.value == 0x7f }
-        guard needsQuotes else { return value }
-        return JSONText.quoted(value)
+    private static func appendValue(_ value: String, to buffer: inout [UInt8]) {
+        let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7f }
+        if needsQuotes {
+            buffer.append(contentsOf: JSONText.quoted(value).utf8)
+        } else {
+            buffer.append(contentsOf: value.utf8)
+        }
     }
 
+    static func quoted(_ value: String) -> String {
+        var buffer: [UInt8] = []
+        appendValue(value, to: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    /// UTC with milliseconds: `2026-11-21T06:29:00.123Z`.
     static func timestamp() -> String {
+        var buffer: [UInt8] = []
+        appendTimestamp(to: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    private static func appendTimestamp(to buffer: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int = 2) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                buffer.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        let millis = pad(Int32(now.tv_nsec / 1_000_000), 3)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(millis)Z"
+        digits(Int(parts.tm_year) + 1900, 4)
+        buffer.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2)
+        buffer.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2)
+        buffer.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2)
+        buffer.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2)
+        buffer.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2)
+        buffer.append(UInt8(ascii: "."))
+        digits(Int(now.tv_nsec / 1_000_000), 3)
+        buffer.append(UInt8(ascii: "Z"))
     }
 }

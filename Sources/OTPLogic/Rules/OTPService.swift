@@ -72,6 +72,11 @@ public final class OTPService {
 
         let code = generator.code(length: rules.codeLength)
         let pendingHash = hasher.codeHash(code)
+        let message = SMSMessage(to: phone, purpose: purpose, body: templates.template(for: purpose).render(code: code, minutes: rules.codeTTLMinutes))
+        if sender.deliversImmediately {
+            return try sendInOneTransaction(message, phoneHash: phoneHash, pendingHash: pendingHash, log: log)
+        }
+
         let reservedAt = clock.now()
         let suppression: SendSuppression? = try storing(log) { transaction in
             let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
@@ -84,14 +89,9 @@ public final class OTPService {
             return .suppressed(suppression)
         }
 
-        let body = templates.template(for: purpose).render(code: code, minutes: rules.codeTTLMinutes)
-        let started = MonotonicClock.nanoseconds()
         do {
-            try sender.send(SMSMessage(to: phone, purpose: purpose, body: body))
-            metrics.providerCall(seconds: MonotonicClock.seconds(since: started))
+            try deliver(message)
         } catch {
-            metrics.providerCall(seconds: MonotonicClock.seconds(since: started))
-            metrics.providerError(error)
             releaseReservation(phoneHash: phoneHash, purpose: purpose, pendingHash: pendingHash, log: log)
             throw providerFailure(error, log: log)
         }
@@ -109,6 +109,44 @@ public final class OTPService {
         }
         log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent"])
         return .sent
+    }
+
+    /// A local, immediate sender (the file sink) needs no reservation: suppression check, delivery
+    /// and record happen in one transaction, and a failed delivery rolls it all back.
+    private func sendInOneTransaction(_ message: SMSMessage, phoneHash: String, pendingHash: String, log: Logger) throws(OTPError) -> SendOutcome {
+        let suppression: SendSuppression? = try storing(log) { transaction in
+            let now = clock.now()
+            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: message.purpose)
+            if let reason = sendPolicy.suppression(of: stored, at: now) { return reason }
+            do {
+                try deliver(message)
+            } catch let error as SMSError {
+                throw providerFailure(error, log: log)
+            }
+            let reserved = sendPolicy.reserve(stored, phoneHash: phoneHash, purpose: message.purpose, pendingHash: pendingHash, at: now)
+            if let confirmed = sendPolicy.confirm(reserved, pendingHash: pendingHash, at: now, boot: clock.bootClock()) {
+                try transaction.save(confirmed)
+            }
+            return nil
+        }
+        if let suppression {
+            log.info("send suppressed", metadata: ["event": "otp.send", "outcome": "suppressed", "reason": "\(suppression.rawValue)"])
+            return .suppressed(suppression)
+        }
+        log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent"])
+        return .sent
+    }
+
+    /// Hands the message to the sender, timing it for the provider latency histogram.
+    private func deliver(_ message: SMSMessage) throws(SMSError) {
+        let started = MonotonicClock.nanoseconds()
+        defer { metrics.providerCall(seconds: MonotonicClock.seconds(since: started)) }
+        do {
+            try sender.send(message)
+        } catch {
+            metrics.providerError(error)
+            throw error
+        }
     }
 
     /// What a successful verification returns.
@@ -252,10 +290,13 @@ public final class OTPService {
         }
     }
 
-    /// Runs a write transaction, turning a storage failure into `OTPError` with one log line.
+    /// Runs a write transaction, turning a storage failure into `OTPError` with one log line. An
+    /// `OTPError` thrown by `body` rolls the transaction back and passes through unchanged.
     private func storing<T>(_ log: Logger, _ body: (any OTPStoreTransaction) throws -> T) throws(OTPError) -> T {
         do {
             return try store.writeTransaction(body)
+        } catch let error as OTPError {
+            throw error
         } catch let error as StoreError {
             log.error("database unavailable", metadata: ["event": "storage", "error": "\(error)"])
             metrics.storageError(error.kind)

@@ -46,6 +46,8 @@ public final class BoundedSMSSender: SMSSender {
         self.limit = limit
     }
 
+    public var deliversImmediately: Bool { inner.deliversImmediately }
+
     public func send(_ message: SMSMessage) throws(SMSError) {
         guard limit.tryAcquire() else {
             throw .unavailable(reason: BoundedSMSSender.limitReason, retryAfterSeconds: BoundedSMSSender.retryAfterSeconds)

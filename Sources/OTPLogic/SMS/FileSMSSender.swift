@@ -10,6 +10,8 @@ public final class FileSMSSender: SMSSender {
         self.path = path
     }
 
+    public var deliversImmediately: Bool { true }
+
     public func send(_ message: SMSMessage) throws(SMSError) {
         let line = "{\"to\": \(JSONText.quoted(message.to.e164)), \"purpose\": \(JSONText.quoted(message.purpose.rawValue)), \"body\": \(JSONText.quoted(message.body))}\n"
         // O_APPEND and one write() per line: lines from concurrent workers never interleave.

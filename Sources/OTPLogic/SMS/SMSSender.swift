@@ -18,6 +18,14 @@ public protocol SMSSender: AnyObject {
     /// Returns once the provider has accepted the message into its queue; throws otherwise.
     /// Must not put the message body, the number or a credential in the error.
     func send(_ message: SMSMessage) throws(SMSError)
+
+    /// True when `send` completes locally and at once (no network, nothing that can hang): the
+    /// send may then run inside the database transaction that records it.
+    var deliversImmediately: Bool { get }
+}
+
+extension SMSSender {
+    public var deliversImmediately: Bool { false }
 }
 
 /// Why a message did not reach the provider's queue.

@@ -3,7 +3,8 @@ import CSQLite
 /// One SQLite connection and its prepared statements. Owned by one thread; not `Sendable`.
 final class SQLiteConnection {
     private let handle: OpaquePointer
-    private var statements: [String: SQLiteStatement] = [:]
+    /// Prepared statements by the address of their SQL literal: no hashing of SQL text per request.
+    private var statements: [UnsafeRawPointer: SQLiteStatement] = [:]
 
     /// Opens (creating if needed) the database, extended result codes on and the busy timeout set.
     /// Nothing is written yet: `configureForWriting` switches WAL on once the schema was checked.
@@ -57,16 +58,19 @@ final class SQLiteConnection {
         }
     }
 
-    /// The prepared statement for `sql`, compiled once per connection and reused.
-    func statement(_ sql: String) throws(StoreError) -> SQLiteStatement {
-        if let cached = statements[sql] { return cached }
+    /// The prepared statement for `sql`, compiled once per connection and reused. Only literals:
+    /// the cache is keyed by where the text lives.
+    func statement(_ sql: StaticString) throws(StoreError) -> SQLiteStatement {
+        let key = UnsafeRawPointer(sql.utf8Start)
+        if let cached = statements[key] { return cached }
+        let text = sql.description
         var prepared: OpaquePointer?
-        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+        let rc = sqlite3_prepare_v3(handle, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
         guard rc == SQLITE_OK, let prepared else {
-            throw failure(sql: sql)
+            throw failure(sql: text)
         }
-        let statement = SQLiteStatement(handle: prepared, connection: self, sql: sql)
-        statements[sql] = statement
+        let statement = SQLiteStatement(handle: prepared, connection: self, sql: text)
+        statements[key] = statement
         return statement
     }
 

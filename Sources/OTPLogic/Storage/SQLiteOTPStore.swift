@@ -1,6 +1,7 @@
 /// `OTPStore` on one SQLite connection. One instance per worker thread.
 public final class SQLiteOTPStore: OTPStore {
     let connection: SQLiteConnection
+    private let writerLock: WriterLock
 
     /// The schema versions before and after opening (equal when nothing was migrated).
     public let migration: (from: Int, to: Int)
@@ -8,6 +9,7 @@ public final class SQLiteOTPStore: OTPStore {
     /// Opens the database and applies pending migrations.
     public init(configuration: DatabaseConfiguration) throws(StoreError) {
         connection = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+        writerLock = WriterLock.forDatabase(at: configuration.path)
         // A database from a newer otp-fcgi is refused before anything is written to it.
         try Schema.refuseNewer(connection)
         try connection.configureForWriting(synchronous: configuration.synchronous)
@@ -18,14 +20,16 @@ public final class SQLiteOTPStore: OTPStore {
     public static var currentSchemaVersion: Int { Schema.currentVersion }
 
     public func writeTransaction<T>(_ body: (any OTPStoreTransaction) throws -> T) throws -> T {
-        try connection.statement("BEGIN IMMEDIATE").run()
-        do {
-            let result = try body(Transaction(connection: connection))
-            try connection.statement("COMMIT").run()
-            return result
-        } catch {
-            _ = try? connection.statement("ROLLBACK").run()
-            throw error
+        try writerLock.withLock { () throws -> T in
+            try connection.statement("BEGIN IMMEDIATE").run()
+            do {
+                let result = try body(Transaction(connection: connection))
+                try connection.statement("COMMIT").run()
+                return result
+            } catch {
+                _ = try? connection.statement("ROLLBACK").run()
+                throw error
+            }
         }
     }
 
@@ -33,16 +37,19 @@ public final class SQLiteOTPStore: OTPStore {
         hash: String, userID: String, at now: UnixTime, boot: BootClockReading?, lifetimeSeconds: Int64
     ) throws(StoreError) -> Bool {
         // One statement: the check and the consumption cannot be separated by another request.
-        let changed = try connection.statement(
+        let statement = try connection.statement(
             """
             UPDATE step_up_tokens SET used_at = ?1
             WHERE token_hash = ?2 AND user_id = ?3 AND used_at IS NULL AND expires_at > ?1 AND created_at <= ?1
               AND (?4 IS NULL OR created_boot_id IS NOT ?4 OR (?5 >= created_boot_ms AND ?5 - created_boot_ms < ?6))
             """
-        ).run([
-            .integer(now), .text(hash), .text(userID), boot.map { .text($0.bootID) } ?? .null,
-            .integer(boot?.milliseconds ?? 0), .integer(lifetimeSeconds * 1000),
-        ])
+        )
+        let changed = try writerLock.withLock { () throws(StoreError) -> Int in
+            try statement.run([
+                .integer(now), .text(hash), .text(userID), boot.map { .text($0.bootID) } ?? .null,
+                .integer(boot?.milliseconds ?? 0), .integer(lifetimeSeconds * 1000),
+            ])
+        }
         return changed == 1
     }
 
@@ -63,6 +70,10 @@ public final class SQLiteOTPStore: OTPStore {
     }
 
     public func purgeExpired(at now: UnixTime, rules: RulesConfiguration) throws(StoreError) -> PurgeCounts {
+        try writerLock.withLock { () throws(StoreError) -> PurgeCounts in try purge(at: now, rules: rules) }
+    }
+
+    private func purge(at now: UnixTime, rules: RulesConfiguration) throws(StoreError) -> PurgeCounts {
         let codes = try connection.statement(
             """
             DELETE FROM otp_codes WHERE expires_at <= ?1
