@@ -127,6 +127,8 @@ enum MediaType {
     /// `application/json`, any case, with an optional `charset=utf-8` parameter.
     static func isJSON(_ header: String?) -> Bool {
         guard let header else { return false }
+        // What every client sends, without splitting and lowercasing.
+        if header == "application/json" || header == "application/json; charset=utf-8" { return true }
         let parts = header.split(separator: ";", omittingEmptySubsequences: false)
         guard parts[0].trimmingASCIIWhitespace().lowercased() == "application/json" else { return false }
         for parameter in parts.dropFirst() {

@@ -40,16 +40,28 @@ public struct HTTPResponse: Sendable, Equatable {
 
     /// The CGI/FastCGI form: a `Status:` line, the headers, a blank line, the body.
     public func cgiBytes() -> [UInt8] {
-        var text = "Status: \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(160 + body.utf8.count)
+        func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
+        append("Status: ")
+        append(String(status))
+        bytes.append(0x20)
+        append(HTTPResponse.reasonPhrase(status))
+        append("\r\n")
         for header in headers {
-            text += "\(header.name): \(header.value)\r\n"
+            append(header.name)
+            append(": ")
+            append(header.value)
+            append("\r\n")
         }
         if !body.isEmpty {
-            text += "Content-Length: \(body.utf8.count)\r\n"
+            append("Content-Length: ")
+            append(String(body.utf8.count))
+            append("\r\n")
         }
-        text += "\r\n"
-        text += body
-        return Array(text.utf8)
+        append("\r\n")
+        append(body)
+        return bytes
     }
 
     static func reasonPhrase(_ status: Int) -> String {

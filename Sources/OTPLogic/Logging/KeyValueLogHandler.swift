@@ -25,10 +25,15 @@ public struct KeyValueLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var fields = metadata
-        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
-        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        var line = KeyValueLogHandler.line(level: event.level, message: event.message.description, metadata: fields) { buffer in
+        // Later sources win: the handler's metadata, then the provider's, then the event's.
+        var fields: [(key: String, value: Logger.MetadataValue)] = []
+        let provided = metadataProvider?.get() ?? [:]
+        let extra = event.metadata ?? [:]
+        fields.reserveCapacity(metadata.count + provided.count + extra.count)
+        for (key, value) in metadata where provided[key] == nil && extra[key] == nil { fields.append((key, value)) }
+        for (key, value) in provided where extra[key] == nil { fields.append((key, value)) }
+        for (key, value) in extra { fields.append((key, value)) }
+        var line = KeyValueLogHandler.line(level: event.level, message: event.message.description, fields: fields) { buffer in
             KeyValueLogHandler.appendTimestamp(to: &buffer)
         }
         line.withUnsafeBytes { bytes in
@@ -45,12 +50,12 @@ public struct KeyValueLogHandler: LogHandler {
 
     /// One line, keys after the fixed three in sorted order so lines are easy to diff and grep.
     public static func format(timestamp: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        let bytes = line(level: level, message: message, metadata: metadata) { $0.append(contentsOf: timestamp.utf8) }
+        let bytes = line(level: level, message: message, fields: metadata.map { ($0.key, $0.value) }) { $0.append(contentsOf: timestamp.utf8) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func line(
-        level: Logger.Level, message: String, metadata: Logger.Metadata, timestamp: (inout [UInt8]) -> Void
+        level: Logger.Level, message: String, fields: [(key: String, value: Logger.MetadataValue)], timestamp: (inout [UInt8]) -> Void
     ) -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(256)
@@ -60,7 +65,7 @@ public struct KeyValueLogHandler: LogHandler {
         buffer.append(contentsOf: level.rawValue.utf8)
         buffer.append(contentsOf: " msg=".utf8)
         appendValue(message, to: &buffer)
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
             buffer.append(0x20)
             buffer.append(contentsOf: key.utf8)
             buffer.append(UInt8(ascii: "="))

@@ -173,7 +173,7 @@ public final class OTPService {
             result = try storing(log) { transaction in
             let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
             let evaluation = verifyPolicy.evaluate(stored, candidateHash: candidateHash, at: now, boot: boot)
-            if let updated = evaluation.updated { try transaction.save(updated) }
+            if let updated = evaluation.updated { try transaction.saveVerificationState(updated) }
             guard evaluation.failure == nil else { return (evaluation, nil) }
             switch purpose {
             case .verifyPhone:
@@ -211,10 +211,11 @@ public final class OTPService {
     /// Admits the request when `token` is an unused, unexpired step-up token issued to `user`, and
     /// consumes it. Returns the principal to pass on.
     public func consumeStepUpToken(_ token: String?, user: String?) throws(OTPError) -> String {
-        var log = logger
-        if let user { log[metadataKey: "user"] = "\(user)" }
+        // On every protected request: metadata goes with each call instead of into a copied Logger.
         func refused(_ reason: String) -> OTPError {
-            log.info("step-up refused", metadata: ["event": "step_up.check", "outcome": "denied", "reason": "\(reason)"])
+            var metadata: Logger.Metadata = ["event": "step_up.check", "outcome": "denied", "reason": .string(reason)]
+            if let user { metadata["user"] = .string(user) }
+            logger.info("step-up refused", metadata: metadata)
             metrics.stepUpCheck("denied", reason: reason)
             return .stepUpDenied
         }
@@ -229,7 +230,9 @@ public final class OTPService {
                 hash: hash, userID: user, at: now, boot: clock.bootClock(), lifetimeSeconds: rules.stepUpTokenTTLSeconds
             )
         } catch {
-            log.error("database unavailable", metadata: ["event": "step_up.check", "outcome": "error", "error": "\(error)"])
+            logger.error("database unavailable", metadata: [
+                "event": "step_up.check", "outcome": "error", "user": .string(user), "error": "\(error)",
+            ])
             metrics.stepUpCheck("storage_error")
             metrics.storageError(error.kind)
             throw .storageUnavailable(error)
@@ -238,7 +241,7 @@ public final class OTPService {
             let reason = (try? store.stepUpTokenRefusal(hash: hash, userID: user, at: now))?.rawValue ?? "unknown"
             throw refused(reason)
         }
-        log.info("step-up admitted", metadata: ["event": "step_up.check", "outcome": "admitted"])
+        logger.info("step-up admitted", metadata: ["event": "step_up.check", "outcome": "admitted", "user": .string(user)])
         metrics.stepUpCheck("admitted")
         return user
     }

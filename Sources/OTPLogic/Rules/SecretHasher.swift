@@ -3,11 +3,12 @@ import Crypto
 /// The one place secrets are turned into what is stored: codes, phones and tokens at rest.
 public struct SecretHasher: Sendable {
     private let pepperSuffix: [UInt8]
-    private let phoneKey: SymmetricKey
+    /// HMAC state after the key is absorbed: each phone hash copies it instead of redoing the key.
+    private let phoneMAC: HMAC<SHA256>
 
     public init(pepper: Secret) {
         pepperSuffix = Array(":".utf8) + Array(pepper.value.utf8)
-        phoneKey = SymmetricKey(data: Array(pepper.value.utf8))
+        phoneMAC = HMAC<SHA256>(key: SymmetricKey(data: Array(pepper.value.utf8)))
     }
 
     /// `hex(sha256(code + ":" + pepper))`.
@@ -20,7 +21,9 @@ public struct SecretHasher: Sendable {
 
     /// `hex(HMAC-SHA256(pepper, phone))`: a plain hash of a phone number is brute-forced in minutes.
     public func phoneHash(_ phone: PhoneNumber) -> String {
-        Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(phone.e164.utf8), using: phoneKey))
+        var mac = phoneMAC
+        mac.update(data: Array(phone.e164.utf8))
+        return Hex.encode(mac.finalize())
     }
 
     /// `hex(sha256(token))`: the token itself carries 256 random bits, so no pepper is needed.

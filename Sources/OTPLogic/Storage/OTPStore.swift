@@ -26,6 +26,9 @@ public protocol OTPStore: AnyObject {
 public protocol OTPStoreTransaction {
     func codeRecord(phoneHash: String, purpose: Purpose) throws(StoreError) -> CodeRecord?
     func save(_ record: CodeRecord) throws(StoreError)
+    /// Stores only `attempts` and `verifiedAt` of a record that exists: what a verification
+    /// changes. Touches one page instead of the row and its index entries.
+    func saveVerificationState(_ record: CodeRecord) throws(StoreError)
     func insertStepUpToken(
         hash: String, userID: String, createdAt: UnixTime, expiresAt: UnixTime, createdBoot: BootClockReading?
     ) throws(StoreError)

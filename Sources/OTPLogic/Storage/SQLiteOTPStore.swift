@@ -141,6 +141,16 @@ private struct Transaction: OTPStoreTransaction {
         ])
     }
 
+    func saveVerificationState(_ record: CodeRecord) throws(StoreError) {
+        let changed = try connection.statement(
+            "UPDATE otp_codes SET attempts = ?3, verified_at = ?4 WHERE phone_hash = ?1 AND purpose = ?2"
+        ).run([
+            .text(record.phoneHash), .text(record.purpose.rawValue), .integer(Int64(record.attempts)),
+            record.verifiedAt.map { .integer($0) } ?? .null,
+        ])
+        if changed != 1 { try save(record) }
+    }
+
     func insertStepUpToken(
         hash: String, userID: String, createdAt: UnixTime, expiresAt: UnixTime, createdBoot: BootClockReading?
     ) throws(StoreError) {
