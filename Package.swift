@@ -52,6 +52,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Fuzz targets over request decoding and routing. A normal build makes a replay program;
+        // built with -DFUZZING -sanitize=fuzzer (make fuzz), a libFuzzer binary.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "otp-fuzz",
+            dependencies: ["OTPLogic", "CLibFuzzer"],
+            path: "Fuzz",
+            exclude: ["CLibFuzzer", "corpus", "regressions"]
+        ),
         .testTarget(
             name: "OTPLogicTests",
             dependencies: ["OTPLogic", "CSQLite"]

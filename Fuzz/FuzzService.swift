@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import OTPLogic
+
+/// The real service the request target drives: SQLite in a file in a temporary directory (made
+/// once per process, removed at exit), a fixed pepper, and a clock, SMS provider and random
+/// source the input controls. `freshHandler()` empties the database first, so an input always
+/// gets the same answers whatever ran before it.
+final class FuzzService {
+    nonisolated(unsafe) static let shared = FuzzService()
+
+    let clock = FuzzClock()
+    let sender = ScriptedSMSSender()
+    let log = LogCapture()
+    private let store: SQLiteOTPStore
+    private let rules = RulesConfiguration()
+
+    private init() {
+        var template = Array("/tmp/otp-fuzz-XXXXXX".utf8CString)
+        guard let directory = mkdtemp(&template) else { fatalError("otp-fuzz: mkdtemp failed, errno \(errno)") }
+        FuzzService.directory = String(cString: directory)
+        atexit { FuzzService.removeDatabase() }
+        do {
+            store = try SQLiteOTPStore(configuration: DatabaseConfiguration(
+                path: FuzzService.directory + "/otp.sqlite3", synchronous: .normal
+            ))
+        } catch {
+            fatalError("otp-fuzz: cannot open the database: \(error)")
+        }
+    }
+
+    /// A handler over an empty database, with the clock, provider and random source reset.
+    func freshHandler() -> APIHandler {
+        do {
+            _ = try store.purgeExpired(at: FuzzClock.start + 1 << 32, rules: rules)
+        } catch {
+            fatalError("otp-fuzz: cannot empty the database: \(error)")
+        }
+        clock.reset()
+        sender.reset()
+        log.reset()
+        let logger = Logger(label: "otp-fuzz") { [log] _ in CapturingLogHandler(capture: log) }
+        // `{code}` alone: the message the provider gets is the code, so the target knows every code.
+        let template = try! MessageTemplate(parsing: "{code}")
+        let service = OTPService(
+            rules: rules, templates: MessageTemplates(verifyPhone: template, stepUp: template),
+            hasher: SecretHasher(pepper: Secret("otp-fuzz pepper, 32 characters or more")), store: store,
+            sender: BoundedSMSSender(sender, limit: SMSInFlightLimit(maximum: 1)), clock: clock,
+            generator: SecretGenerator(random: SeededRandom()), logger: logger
+        )
+        return APIHandler(service: service, logger: logger)
+    }
+
+    nonisolated(unsafe) private static var directory = ""
+
+    private static func removeDatabase() {
+        for suffix in ["", "-wal", "-shm", "-journal"] { unlink(directory + "/otp.sqlite3" + suffix) }
+        rmdir(directory)
+    }
+}
