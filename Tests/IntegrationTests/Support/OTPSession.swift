@@ -6,15 +6,15 @@ import Testing
 protocol OTPSession: AnyObject {
     var client: HTTPClient { get }
     var smsFile: String { get }
-    /// Adds a value that must never appear in a log.
-    func record(secret: String)
-    /// Every secret recorded so far.
-    var recordedSecrets: Set<String> { get }
+    var secrets: SecretLedger { get }
     /// The code of the last SMS delivered to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String?
 }
 
 extension OTPSession {
+    /// Adds a value that must never appear in a log.
+    func record(secret: String) { secrets.insert(secret) }
+
     func recordPhone(_ phone: String) {
         record(secret: phone)
         record(secret: String(phone.dropFirst()))
@@ -69,8 +69,26 @@ extension OTPSession {
         for message in smsMessages() {
             if let code = message.code { record(secret: code) }
         }
-        for secret in recordedSecrets where !secret.isEmpty {
+        for secret in secrets.all where !secret.isEmpty {
             #expect(!TestStack.containsStandalone(secret, in: logs), "a secret reached the logs", sourceLocation: sourceLocation)
         }
+    }
+}
+
+/// The values a test saw that must never reach a log, shared by the test's threads.
+final class SecretLedger: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: Set<String> = []
+
+    func insert(_ value: String) {
+        lock.lock()
+        values.insert(value)
+        lock.unlock()
+    }
+
+    var all: Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return values
     }
 }

@@ -41,9 +41,8 @@ final class TestStack: OTPSession, @unchecked Sendable {
     var responder: Process? { responders.first ?? nil }
     private var nginx: Process?
     private let options: Options
-    /// Everything that must never appear in a log: filled by the tests' helpers as they go.
-    private var secrets: Set<String> = []
-    private let lock = NSLock()
+    /// Everything that must never appear in a log: filled by the API helpers as they go.
+    let secrets = SecretLedger()
 
     init(_ options: Options = Options()) throws {
         self.options = options
@@ -169,18 +168,6 @@ final class TestStack: OTPSession, @unchecked Sendable {
     }
 
     // MARK: - Secrets bookkeeping and the log check
-
-    func record(secret: String) {
-        lock.lock()
-        secrets.insert(secret)
-        lock.unlock()
-    }
-
-    var recordedSecrets: Set<String> {
-        lock.lock()
-        defer { lock.unlock() }
-        return secrets
-    }
 
     /// Stops everything and checks that neither otp-fcgi's stderr nor nginx's error log contains a
     /// code, a token, a phone number (with or without +) or the pepper seen during the test.

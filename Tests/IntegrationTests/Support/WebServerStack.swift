@@ -29,8 +29,8 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     let client: HTTPClient
     private var responder: Process?
     private var server: Process?
-    private var secrets: Set<String> = []
-    private let lock = NSLock()
+    /// Everything that must never appear in a log: filled by the API helpers as they go.
+    let secrets = SecretLedger()
 
     init(_ kind: Kind) throws {
         self.kind = kind
@@ -151,18 +151,6 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     }
 
     // MARK: - Secrets bookkeeping and the log check
-
-    func record(secret: String) {
-        lock.lock()
-        secrets.insert(secret)
-        lock.unlock()
-    }
-
-    var recordedSecrets: Set<String> {
-        lock.lock()
-        defer { lock.unlock() }
-        return secrets
-    }
 
     /// Stops everything and checks that no log contains a code, a token, a phone number (with or
     /// without +) or the pepper seen during the test.
