@@ -29,19 +29,11 @@ extension Integration {
         }
 
         @Test func badConfigurationStopsTheStartNamingEveryVariable() throws {
-            let process = Foundation.Process()
-            process.executableURL = URL(fileURLWithPath: TestStack.binary)
-            process.arguments = ["serve", "--listen", "127.0.0.1:1"]
-            process.environment = [
+            let (status, output) = try run(TestStack.binary, ["serve", "--listen", "127.0.0.1:1"], environment: [
                 "OTP_PEPPER": "too-short", "OTP_CODE_LENGTH": "12", "OTP_SMS_PROVIDER": "twilio",
                 "TWILIO_MESSAGING_SERVICE_SID": "not-a-sid",
-            ]
-            let stderr = Pipe()
-            process.standardError = stderr
-            try process.run()
-            let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus != 0)
+            ])
+            #expect(status != 0)
             for name in ["OTP_PEPPER", "OTP_CODE_LENGTH", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID"] {
                 #expect(output.contains(name), "\(name) not named in: \(output)")
             }

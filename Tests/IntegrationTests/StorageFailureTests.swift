@@ -62,19 +62,11 @@ extension Integration {
             let mount = try TemporaryMount(sizeKilobytes: 256, readOnly: true)
             defer { mount.remove() }
             for directory in ["/nonexistent-otp-dir", mount.path] {
-                let process = Foundation.Process()
-                process.executableURL = URL(fileURLWithPath: TestStack.binary)
-                process.arguments = ["serve", "--listen", "127.0.0.1:1"]
-                process.environment = [
+                let (status, output) = try run(TestStack.binary, ["serve", "--listen", "127.0.0.1:1"], environment: [
                     "OTP_PEPPER": String(repeating: "p", count: 40), "OTP_DB_PATH": "\(directory)/otp.sqlite3",
                     "OTP_SMS_PROVIDER": "file", "OTP_SMS_FILE": "/dev/null",
-                ]
-                let stderr = Pipe()
-                process.standardError = stderr
-                try process.run()
-                let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                process.waitUntilExit()
-                #expect(process.terminationStatus != 0)
+                ])
+                #expect(status != 0)
                 #expect(output.contains("OTP_DB_PATH=\(directory)/otp.sqlite3"), "\(output)")
                 #expect(output.contains("cannot open the database"), "\(output)")
             }

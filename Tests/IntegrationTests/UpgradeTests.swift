@@ -45,20 +45,12 @@ extension Integration {
             try sqliteExec(database, "PRAGMA journal_mode=DELETE; PRAGMA user_version=99;")
             let before = try Data(contentsOf: URL(fileURLWithPath: database))
 
-            let process = Foundation.Process()
-            process.executableURL = URL(fileURLWithPath: TestStack.binary)
-            process.arguments = ["serve", "--listen", "unix:\(directory.path)/otp.sock"]
-            process.environment = [
+            let (status, output) = try run(TestStack.binary, ["serve", "--listen", "unix:\(directory.path)/otp.sock"], environment: [
                 "OTP_PEPPER": String(repeating: "p", count: 40), "OTP_DB_PATH": database,
                 "OTP_SMS_PROVIDER": "file", "OTP_SMS_FILE": directory.appendingPathComponent("sms.jsonl").path,
-            ]
-            let stderr = Pipe()
-            process.standardError = stderr
-            try process.run()
-            let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            ])
 
-            #expect(process.terminationStatus != 0)
+            #expect(status != 0)
             #expect(output.contains("OTP_DB_PATH"))
             #expect(output.contains("newer than this otp-fcgi knows"))
             #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before, "the database must not be touched")

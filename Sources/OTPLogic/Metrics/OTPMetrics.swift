@@ -7,7 +7,7 @@ import CoreMetrics
 public final class OTPMetrics {
     private let factory: any MetricsFactory
     private var counters: [SeriesKey: Counter] = [:]
-    private var timers: [SeriesKey: Timer] = [:]
+    private let providerDuration: Timer
 
     /// A series: the metric and up to two label values (the label names follow from the metric).
     private struct SeriesKey: Hashable {
@@ -18,6 +18,7 @@ public final class OTPMetrics {
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
+        providerDuration = Timer(label: "otp_sms_provider_duration_seconds", dimensions: [], factory: factory)
     }
 
     /// What became of a well-formed send.
@@ -43,7 +44,7 @@ public final class OTPMetrics {
     }
 
     public func providerCall(seconds: Double) {
-        timer("otp_sms_provider_duration_seconds", []).recordNanoseconds(Int64(seconds * 1_000_000_000))
+        providerDuration.recordNanoseconds(Int64(seconds * 1_000_000_000))
     }
 
     public func verify(_ purpose: Purpose, _ outcome: String) {
@@ -67,14 +68,6 @@ public final class OTPMetrics {
         if let existing = counters[key] { return existing }
         let made = Counter(label: name, dimensions: labels, factory: factory)
         counters[key] = made
-        return made
-    }
-
-    private func timer(_ name: String, _ labels: [(String, String)]) -> Timer {
-        let key = SeriesKey(name: name, first: labels.first?.1 ?? "", second: labels.count > 1 ? labels[1].1 : "")
-        if let existing = timers[key] { return existing }
-        let made = Timer(label: name, dimensions: labels, factory: factory)
-        timers[key] = made
         return made
     }
 }
