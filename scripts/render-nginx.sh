@@ -35,7 +35,10 @@ render "$src/snippets/otp-fcgi.conf" "$out/snippets/otp-fcgi.conf"
 render "$src/otp-fcgi_params" "$out/otp-fcgi_params"
 render "$src/sites-available/otp-fcgi-example.conf" "$out/sites-enabled/otp-fcgi-example.conf"
 if [ -n "$send_rate" ]; then
+    # Tests that send many codes at once lift the limit: the rate, and the burst (with
+    # "burst=5 nodelay", a sixth send in the same instant is refused whatever the rate).
     sed -i -e "s|rate=10r/m|rate=$send_rate|" "$out/conf.d/otp-fcgi.conf"
+    sed -i -e "s|burst=5 nodelay|burst=100000 nodelay|" "$out/snippets/otp-fcgi.conf"
 fi
 
 "$here/scripts/demo-credentials.sh" "$state"

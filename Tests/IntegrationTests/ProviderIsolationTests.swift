@@ -42,7 +42,7 @@ extension Integration {
             group.wait()
 
             let sendResults = sends.values
-            #expect(sendResults.allSatisfy { $0.0 == 503 })
+            #expect(sendResults.allSatisfy { $0.0 == 503 }, "\(sendResults.map(\.0))")
             #expect(sendResults.filter { $0.1 < 2 }.count == 16, "sends past the in-flight bound are refused at once")
 
             for (name, calmTimes, stressedTimes) in [("step-up check", calm.checks, stressed.checks), ("verify", calm.verifies, stressed.verifies)] {
