@@ -1,6 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The dependency rule (ARCHITECTURE.md): arrows point inward. `OTPLogic` is the product and
+// depends on nothing of ours and on no C module; each adapter depends on `OTPLogic` and its own C
+// module, never on another adapter; only `otp-fcgi`, the composition root, sees them all.
 let package = Package(
     name: "otp-fcgi",
     platforms: [.macOS(.v14)],
@@ -16,58 +19,62 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CFastCGI",
-            pkgConfig: "fcgi",
-            providers: [.apt(["libfcgi-dev"])]
-        ),
-        .systemLibrary(
-            name: "CSQLite",
-            pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"])]
-        ),
-        .systemLibrary(
-            name: "CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
-        ),
+        // The core: rules and policies, ports, request/response values, routing, strict JSON,
+        // errors mapped to HTTP, the configuration value. No Glibc, no C module.
         .target(
             name: "OTPLogic",
             dependencies: [
-                "CSQLite",
-                "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+
+        // Adapters: each implements ports of the core over one outside thing.
+        .target(name: "OTPSQLite", dependencies: ["OTPLogic", "CSQLite"]),
+        .target(name: "OTPSMS", dependencies: ["OTPLogic", "CCurl", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "OTPSystem", dependencies: ["OTPLogic", .product(name: "Logging", package: "swift-log")]),
+
+        // The composition root, the command line and the FastCGI/CGI front.
         .executableTarget(
             name: "otp-fcgi",
             dependencies: [
-                "OTPLogic",
-                "CFastCGI",
+                "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "CFastCGI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+
+        // C libraries of the system, through module maps (and shims for variadic C).
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Test doubles and helpers shared by the unit tests, the integration tests and Fuzz/.
+        .target(
+            name: "TestSupport",
+            dependencies: ["OTPLogic", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
+
         // Fuzz targets over request decoding and routing. A normal build makes a replay program;
         // built with -DFUZZING -sanitize=fuzzer (make fuzz), a libFuzzer binary.
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
         .executableTarget(
             name: "otp-fuzz",
-            dependencies: ["OTPLogic", "CLibFuzzer"],
+            dependencies: ["OTPLogic", "OTPSQLite", "TestSupport", "CLibFuzzer"],
             path: "Fuzz",
             exclude: ["CLibFuzzer", "corpus", "regressions"]
         ),
         .testTarget(
             name: "OTPLogicTests",
-            dependencies: ["OTPLogic", "CSQLite"]
+            dependencies: ["OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "TestSupport", "CSQLite"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CCurl"]
+            dependencies: ["CCurl", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

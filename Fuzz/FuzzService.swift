@@ -3,6 +3,8 @@ import Glibc
 #endif
 import Logging
 import OTPLogic
+import OTPSQLite
+import TestSupport
 
 /// The real service the request target drives: SQLite in a file in a temporary directory (made
 /// once per process, removed at exit), a fixed pepper, and a clock, SMS provider and random
@@ -11,9 +13,10 @@ import OTPLogic
 final class FuzzService {
     nonisolated(unsafe) static let shared = FuzzService()
 
-    let clock = FuzzClock()
-    let sender = ScriptedSMSSender()
-    let log = LogCapture()
+    let clock = FixedClock(FuzzClockStep.start, bootID: "otp-fuzz")
+    /// Its messages are the bare code (see `freshHandler`), so it knows every code it accepted.
+    let sender = RecordingSMSSender()
+    let log = LogRecorder()
     private let store: SQLiteOTPStore
     private let rules = RulesConfiguration()
 
@@ -23,9 +26,9 @@ final class FuzzService {
         FuzzService.directory = String(cString: directory)
         atexit { FuzzService.removeDatabase() }
         do {
-            store = try SQLiteOTPStore(configuration: DatabaseConfiguration(
-                path: FuzzService.directory + "/otp.sqlite3", synchronous: .normal
-            ))
+            store = try SQLiteOTPStore(
+                configuration: DatabaseConfiguration(path: FuzzService.directory + "/otp.sqlite3", synchronous: .normal), clock: clock
+            )
         } catch {
             fatalError("otp-fuzz: cannot open the database: \(error)")
         }
@@ -34,21 +37,21 @@ final class FuzzService {
     /// A handler over an empty database, with the clock, provider and random source reset.
     func freshHandler() -> APIHandler {
         do {
-            _ = try store.purgeExpired(at: FuzzClock.start + 1 << 32, rules: rules)
+            _ = try store.purge(RetentionPolicy(rules: rules).purgeCutoffs(at: FuzzClockStep.start + 1 << 32))
         } catch {
             fatalError("otp-fuzz: cannot empty the database: \(error)")
         }
         clock.reset()
         sender.reset()
         log.reset()
-        let logger = Logger(label: "otp-fuzz") { [log] _ in CapturingLogHandler(capture: log) }
+        let logger = log.logger(label: "otp-fuzz")
         // `{code}` alone: the message the provider gets is the code, so the target knows every code.
         let template = try! MessageTemplate(parsing: "{code}")
         let service = OTPService(
             rules: rules, templates: MessageTemplates(verifyPhone: template, stepUp: template),
             hasher: SecretHasher(pepper: Secret("otp-fuzz pepper, 32 characters or more")), store: store,
             sender: BoundedSMSSender(sender, limit: SMSInFlightLimit(maximum: 1)), clock: clock,
-            generator: SecretGenerator(random: SeededRandom()), logger: logger
+            generator: SecretGenerator(random: SplitMix64(seed: 0x5EED_0F_07_FC61)), logger: logger
         )
         return APIHandler(service: service, logger: logger)
     }

@@ -5,7 +5,7 @@ import OTPLogic
 ///
 /// Layout: two selector bytes (bit 0: Authorizer role; bits 1–2: how many `REMOTE_USER` values,
 /// 0–3; bits 3–5: the clock move before the request, `FuzzClock.steps`; bits 6–7: the SMS
-/// provider's answer, `ScriptedSMSSender.Outcome`; bit 8: a sender that delivers immediately, like
+/// provider's answer, `FuzzSMSOutcome`; bit 8: a sender that delivers immediately, like
 /// the file sink; bits 9–15 unused), then the fields `REQUEST_METHOD`, `DOCUMENT_URI`,
 /// `OTP_ENDPOINT`, `CONTENT_TYPE`, `CONTENT_LENGTH`, the `REMOTE_USER` values and
 /// `HTTP_X_STEP_UP_TOKEN` (see `FieldReader`), then the body stream. `readBody` takes what it
@@ -17,7 +17,7 @@ struct FuzzedRequest {
 
     var request: HTTPRequest
     var clockStep: Int
-    var smsOutcome: ScriptedSMSSender.Outcome
+    var smsOutcome: FuzzSMSOutcome
     var smsImmediate: Bool
     /// Every parameter value the web server sent, `REMOTE_USER`s included: what an answer may echo.
     var parameterValues: [String]
@@ -52,7 +52,7 @@ struct FuzzedRequest {
             parameter: { parameters[$0] }
         )
         return FuzzedRequest(
-            request: request, clockStep: selector >> 3 & 7, smsOutcome: ScriptedSMSSender.Outcome(rawValue: selector >> 6 & 3)!,
+            request: request, clockStep: selector >> 3 & 7, smsOutcome: FuzzSMSOutcome(rawValue: selector >> 6 & 3)!,
             smsImmediate: selector >> 8 & 1 == 1,
             parameterValues: Array(parameters.values) + remoteUsers
         )

@@ -2,6 +2,8 @@ import ArgumentParser
 import Glibc
 import Logging
 import OTPLogic
+import OTPSQLite
+import OTPSystem
 
 /// Loads the configuration for an admin command, printing every problem on failure.
 private func loadConfiguration() throws -> Configuration {
@@ -15,7 +17,7 @@ private func loadConfiguration() throws -> Configuration {
 
 private func openStore(_ configuration: Configuration) throws -> SQLiteOTPStore {
     do {
-        return try SQLiteOTPStore(configuration: configuration.database)
+        return try WorkerComponents.openStore(configuration)
     } catch {
         StartupFailure.report("otp-fcgi: OTP_DB_PATH=\(configuration.database.path): \(error.description)")
         throw ExitCode(74)
@@ -90,7 +92,7 @@ struct Purge: ParsableCommand {
         let configuration = try loadConfiguration()
         let store = try openStore(configuration)
         do {
-            let counts = try store.purgeExpired(at: SystemUnixClock().now(), rules: configuration.rules)
+            let counts = try store.purge(RetentionPolicy(rules: configuration.rules).purgeCutoffs(at: SystemClock().now()))
             say("purged \(counts.codes) code rows and \(counts.tokens) step-up tokens")
         } catch {
             StartupFailure.report("otp-fcgi: purge failed: \(error.description)")
@@ -110,7 +112,7 @@ struct Stats: ParsableCommand {
         let store = try openStore(configuration)
         let statistics: StoreStatistics
         do {
-            statistics = try store.statistics(at: SystemUnixClock().now(), rules: configuration.rules)
+            statistics = try StoreStatistics.collect(from: store, at: SystemClock().now(), rules: configuration.rules)
         } catch {
             StartupFailure.report("otp-fcgi: stats failed: \(error.description)")
             throw ExitCode(74)

@@ -28,7 +28,7 @@ enum CGIRequestRunner {
             response = handler.respond(to: request)
         } catch {
             logger.error("database unavailable", metadata: ["event": "storage", "error": "\(error)"])
-            response = .detail(503, "Service temporarily unavailable, try again later", headers: [.init("Retry-After", "2")])
+            response = ErrorResponses.storageUnavailable
         }
         write(response)
     }

@@ -1,9 +1,16 @@
 import Glibc
 
 /// Where to accept FastCGI connections: `unix:/path`, `HOST:PORT`, or the socket inherited on fd 0.
-enum ListenAddress: Equatable {
+enum ListenAddress: Equatable, CustomStringConvertible {
     case unix(path: String)
     case tcp(host: String, port: UInt16)
+
+    var description: String {
+        switch self {
+        case .unix(let path): "unix:\(path)"
+        case .tcp(let host, let port): "\(host):\(port)"
+        }
+    }
 
     /// Parses `--listen`. A TCP host must be given: libfcgi's `":9000"` would bind every interface.
     init(parsing text: String) throws(ListenError) {

@@ -3,6 +3,7 @@ import CFastCGI
 import Glibc
 import Logging
 import OTPLogic
+import OTPSystem
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,24 +16,30 @@ struct Serve: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("unix:/path/to.sock or HOST:PORT (e.g. 127.0.0.1:9000).", valueName: "address"))
-    var listen: String?
+    @Option(
+        name: .long, help: ArgumentHelp("unix:/path/to.sock or HOST:PORT (e.g. 127.0.0.1:9000).", valueName: "address"),
+        transform: { text in
+            do throws(ListenError) { return try ListenAddress(parsing: text) } catch { throw ValidationError(error.description) }
+        }
+    )
+    var listen: ListenAddress?
 
     @Option(name: .long, help: "Worker threads, each serving one request at a time.")
     var workers: Int = 8
 
-    @Option(name: .long, help: ArgumentHelp("File mode of a unix socket, in octal (nginx must be able to connect).", valueName: "mode"))
-    var socketMode: String = "0660"
+    @Option(
+        name: .long, help: ArgumentHelp("File mode of a unix socket, in octal (nginx must be able to connect).", valueName: "mode"),
+        transform: { text in
+            guard let mode = mode_t(text, radix: 8), mode <= 0o777 else {
+                throw ValidationError("--socket-mode must be an octal file mode such as 0660")
+            }
+            return mode
+        }
+    )
+    var socketMode: mode_t = 0o660
 
     func validate() throws {
         guard (1...512).contains(workers) else { throw ValidationError("--workers must be from 1 to 512") }
-        guard let mode = mode_t(socketMode, radix: 8), mode <= 0o777 else {
-            throw ValidationError("--socket-mode must be an octal file mode such as 0660")
-        }
-        _ = mode
-        if let listen {
-            do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError(error.description) }
-        }
     }
 
     func run() throws {
@@ -43,7 +50,7 @@ struct Serve: ParsableCommand {
         } catch {
             StartupFailure.report("otp-fcgi: \(error.description)")
             if listen == nil && CGIRequestRunner.isCGI(environment: environment) {
-                CGIRequestRunner.write(.detail(500, "Internal error"))
+                CGIRequestRunner.write(ErrorResponses.internalError)
             }
             throw ExitCode(78)
         }
@@ -56,13 +63,7 @@ struct Serve: ParsableCommand {
             return
         }
 
-        try Server(
-            configuration: configuration,
-            listen: listen.map { try! ListenAddress(parsing: $0) },
-            workers: workers,
-            socketMode: mode_t(socketMode, radix: 8)!,
-            logger: logger
-        ).run()
+        try Server(configuration: configuration, listen: listen, workers: workers, socketMode: socketMode, logger: logger).run()
     }
 }
 

@@ -1,13 +1,16 @@
 import ArgumentParser
 import CFastCGI
+import CoreMetrics
 import Glibc
 import Logging
 import OTPLogic
-import CoreMetrics
+import OTPSMS
+import OTPSQLite
+import OTPSystem
 import Prometheus
 
 /// The process: opens the database and the socket, starts the workers, purges expired rows
-/// while it waits for a signal, and shuts down cleanly.
+/// while it waits for a signal, and shuts down cleanly. `run` reads as the steps it takes.
 struct Server {
     let configuration: Configuration
     let listen: ListenAddress?
@@ -21,40 +24,99 @@ struct Server {
     static let drainLimitSeconds = 30
 
     func run() throws {
-        if case .file(let path) = configuration.sms.provider {
-            logger.warning(
-                "OTP_SMS_PROVIDER=file: codes are written to a local file and NOT sent by SMS. Development and tests only.",
-                metadata: ["event": "startup", "sms_file": "\(path)"]
-            )
-        }
+        warnIfSMSGoesToAFile()
+        let smsLimit = try inFlightLimit()
+        let maintenanceStore = try openMaintenanceStore()
+        let state = ServerState()
+        let exposition = bootstrapMetrics(state: state)
+        let handlers = try openWorkers(smsLimit: smsLimit, exposition: exposition)
+        let signals = blockHandledSignals()
+        let socket = try openSocket()
+        let threads = startWorkers(handlers, socket: socket, state: state)
+        logger.info("serving", metadata: [
+            "event": "startup", "listen": "\(listen.map(\.description) ?? "fd 0")", "workers": "\(workers)",
+            "db": "\(configuration.database.path)", "sms_provider": "\(configuration.sms.providerName)",
+            "sms_max_inflight": "\(smsLimit.maximum)",
+        ])
+        waitForStopSignal(signals, purging: maintenanceStore)
+        drain(socket: socket, threads: threads, state: state)
+        logger.info("stopped", metadata: ["event": "shutdown"])
+    }
 
-        let smsLimit: SMSInFlightLimit
+    private func warnIfSMSGoesToAFile() {
+        guard case .file(let path) = configuration.sms.provider else { return }
+        logger.warning(
+            "OTP_SMS_PROVIDER=file: codes are written to a local file and NOT sent by SMS. Development and tests only.",
+            metadata: ["event": "startup", "sms_file": "\(path)"]
+        )
+    }
+
+    private func inFlightLimit() throws -> SMSInFlightLimit {
         do {
-            smsLimit = SMSInFlightLimit(maximum: try configuration.sms.maxInFlight(workers: workers))
+            return SMSInFlightLimit(maximum: try configuration.sms.maxInFlight(workers: workers))
         } catch {
             StartupFailure.report("otp-fcgi: \(error.description)")
             throw ExitCode(78)
         }
+    }
 
-        // Opening here first gives one clear error (and runs migrations once) before any worker starts.
-        let maintenanceStore: SQLiteOTPStore
+    /// Opening here first gives one clear error (and runs migrations once) before any worker starts.
+    private func openMaintenanceStore() throws -> SQLiteOTPStore {
         do {
-            maintenanceStore = try SQLiteOTPStore(configuration: configuration.database)
+            return try WorkerComponents.openStore(configuration)
         } catch {
-            StartupFailure.report("otp-fcgi: OTP_DB_PATH=\(configuration.database.path): cannot open the database: \(error.description)")
-            throw ExitCode(74)
+            throw cannotOpenDatabase(error)
         }
+    }
 
-        // Block the signals we handle in every thread before libfcgi or any worker exists: the main
-        // thread takes them with sigtimedwait, and libfcgi's own SIGTERM handler never runs.
+    /// Prometheus behind swift-metrics, and the text the metrics endpoint serves.
+    private func bootstrapMetrics(state: ServerState) -> @Sendable () -> String {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let inFlightGauge = Gauge(label: "otp_requests_in_flight")
+        return {
+            inFlightGauge.record(state.requestsInFlight)
+            return registry.emitToString()
+        }
+    }
+
+    /// Every worker's handler, each with its own database connection and SMS client, made on this
+    /// thread so a database that cannot be opened stops the start before any thread runs.
+    private func openWorkers(smsLimit: SMSInFlightLimit, exposition: @escaping @Sendable () -> String) throws -> [WorkerHandoff] {
+        TwilioSMSSender.initializeProcess()
+        return try (0..<workers).map { index in
+            var workerLogger = logger
+            workerLogger[metadataKey: "worker"] = "\(index)"
+            do throws(StoreError) {
+                let handler = try WorkerComponents.makeHandler(
+                    configuration: configuration, smsLimit: smsLimit, logger: workerLogger, metricsExposition: exposition
+                )
+                return WorkerHandoff(handler: handler, logger: workerLogger)
+            } catch {
+                throw cannotOpenDatabase(error)
+            }
+        }
+    }
+
+    private func cannotOpenDatabase(_ error: StoreError) -> ExitCode {
+        StartupFailure.report("otp-fcgi: OTP_DB_PATH=\(configuration.database.path): cannot open the database: \(error.description)")
+        return ExitCode(74)
+    }
+
+    /// Blocks the signals we handle in every thread before libfcgi or any worker exists: the main
+    /// thread takes them with sigtimedwait, and libfcgi's own SIGTERM handler never runs.
+    private func blockHandledSignals() -> sigset_t {
         var handled = sigset_t()
         sigemptyset(&handled)
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { sigaddset(&handled, signal) }
         pthread_sigmask(SIG_BLOCK, &handled, nil)
         signal(SIGPIPE, SIG_IGN)
+        return handled
+    }
 
+    private func openSocket() throws -> ListenSocket {
         let socket: ListenSocket
-        do {
+        do throws(ListenError) {
             if let listen {
                 socket = try ListenSocket.open(listen, mode: socketMode)
             } else {
@@ -68,45 +130,38 @@ struct Server {
             StartupFailure.report("otp-fcgi: FCGX_Init failed")
             throw ExitCode(71)
         }
+        return socket
+    }
 
-        TwilioSMSSender.initializeProcess()
-        let state = ServerState()
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let inFlightGauge = Gauge(label: "otp_requests_in_flight")
-        let exposition: @Sendable () -> String = {
-            inFlightGauge.record(state.requestsInFlight)
-            return registry.emitToString()
-        }
-        let configuration = self.configuration
-        let logger = self.logger
-        let threads = (0..<workers).map { index in
+    private func startWorkers(_ handoffs: [WorkerHandoff], socket: ListenSocket, state: ServerState) -> [NativeThread] {
+        handoffs.map { handoff in
             NativeThread {
-                var workerLogger = logger
-                workerLogger[metadataKey: "worker"] = "\(index)"
-                let handler: APIHandler
-                do {
-                    handler = try WorkerComponents.makeHandler(
-                        configuration: configuration, smsLimit: smsLimit, logger: workerLogger, metricsExposition: exposition
-                    )
-                } catch {
-                    workerLogger.critical("worker cannot open the database", metadata: ["event": "startup", "error": "\(error)"])
-                    exit(74)
-                }
-                FastCGIWorker(listenFileDescriptor: socket.fileDescriptor, handler: handler, state: state, logger: workerLogger).run()
+                FastCGIWorker(listenFileDescriptor: socket.fileDescriptor, handler: handoff.handler, state: state, logger: handoff.logger).run()
             }
         }
-        logger.info("serving", metadata: [
-            "event": "startup", "listen": "\(listen.map(describe) ?? "fd 0")", "workers": "\(workers)",
-            "db": "\(configuration.database.path)", "sms_provider": "\(providerName)", "sms_max_inflight": "\(smsLimit.maximum)",
-        ])
+    }
 
-        purge(maintenanceStore)
+    /// Purges every `purgeIntervalSeconds` until SIGTERM or SIGINT; SIGHUP and SIGUSR1 are ignored.
+    private func waitForStopSignal(_ handled: sigset_t, purging store: SQLiteOTPStore) {
+        var handled = handled
+        let clock = SystemClock()
+        let retention = RetentionPolicy(rules: configuration.rules)
+        func purge() {
+            do {
+                let counts = try store.purge(retention.purgeCutoffs(at: clock.now()))
+                if counts.codes + counts.tokens > 0 {
+                    logger.info("purged expired rows", metadata: ["event": "purge", "codes": "\(counts.codes)", "tokens": "\(counts.tokens)"])
+                }
+            } catch {
+                logger.error("purge failed", metadata: ["event": "purge", "error": "\(error)"])
+            }
+        }
+        purge()
         while true {
             var timeout = timespec(tv_sec: Server.purgeIntervalSeconds, tv_nsec: 0)
             let received = sigtimedwait(&handled, nil, &timeout)
             if received < 0 {
-                if errno == EAGAIN { purge(maintenanceStore) }
+                if errno == EAGAIN { purge() }
                 continue
             }
             if received == SIGHUP || received == SIGUSR1 {
@@ -114,50 +169,33 @@ struct Server {
                 continue
             }
             logger.info("stopping: finishing requests in flight", metadata: ["event": "shutdown", "signal": "\(received)"])
-            break
+            return
         }
+    }
 
+    /// Lets requests in flight finish. An inherited socket cannot be shut down (its owner reuses
+    /// it), so idle workers stay blocked in accept: wait for the busy ones, then leave.
+    private func drain(socket: ListenSocket, threads: [NativeThread], state: ServerState) {
         state.beginShutdown()
         FCGX_ShutdownPending()
         if socket.isOwned {
             socket.stopAccepting()
             threads.forEach { $0.join() }
         } else {
-            // An inherited socket cannot be shut down (its owner reuses it), so idle workers stay
-            // blocked in accept: wait for the busy ones, then leave.
+            let clock = SystemClock()
             var waited = 0
             while state.requestsInFlight > 0 && waited < Server.drainLimitSeconds * 100 {
-                var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
-                nanosleep(&pause, nil)
+                clock.sleep(milliseconds: 10)
                 waited += 1
             }
         }
         socket.removeFile()
-        logger.info("stopped", metadata: ["event": "shutdown"])
     }
+}
 
-    private var providerName: String {
-        switch configuration.sms.provider {
-        case .file: "file"
-        case .twilio: "twilio"
-        }
-    }
-
-    private func describe(_ address: ListenAddress) -> String {
-        switch address {
-        case .unix(let path): "unix:\(path)"
-        case .tcp(let host, let port): "\(host):\(port)"
-        }
-    }
-
-    private func purge(_ store: SQLiteOTPStore) {
-        do {
-            let counts = try store.purgeExpired(at: SystemUnixClock().now(), rules: configuration.rules)
-            if counts.codes + counts.tokens > 0 {
-                logger.info("purged expired rows", metadata: ["event": "purge", "codes": "\(counts.codes)", "tokens": "\(counts.tokens)"])
-            }
-        } catch {
-            logger.error("purge failed", metadata: ["event": "purge", "error": "\(error)"])
-        }
-    }
+/// One worker's handler, made on the main thread and handed to the worker's thread, which is
+/// then its only user.
+struct WorkerHandoff: @unchecked Sendable {
+    let handler: APIHandler
+    let logger: Logger
 }

@@ -1,5 +1,9 @@
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// Input errors: the right status, a message that names the problem without echoing the phone,
 /// and no side effect.

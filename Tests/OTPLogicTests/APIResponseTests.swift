@@ -1,5 +1,9 @@
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 @Suite("HTTP answers")
 struct APIResponseTests {
@@ -112,7 +116,7 @@ struct APIResponseTests {
 
     @Test func unavailableProviderAnswers503WithRetryAfter() throws {
         let h = try Harness()
-        h.sender.failNextSend(with: .unavailable(reason: "provider_timeout", retryAfterSeconds: 30))
+        h.sender.failNextSend(with: .unavailable(.timeout, retryAfterSeconds: 30))
         let response = h.post("/api/otp/send", RequestJSON.send())
         #expect(response.status == 503)
         #expect(response.body == #"{"detail": "Could not send code, try again later"}"#)
@@ -154,7 +158,7 @@ struct APIResponseTests {
         let h = try Harness()
         let token = try h.stepUpToken(user: "alice")
         h.clock.advance(by: 60)
-        h.sender.failNextSend(with: .unavailable(reason: "x", retryAfterSeconds: 5))
+        h.sender.failNextSend(with: .unavailable(.timeout, retryAfterSeconds: 5))
         let responses = [
             h.post("/nowhere", "{}"),
             h.handler.respond(to: HTTPRequest(method: "GET", documentURI: "/api/otp/send")),

@@ -1,5 +1,9 @@
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// An input stream that hands out at most `chunk` bytes per read.
 private final class ByteSource {

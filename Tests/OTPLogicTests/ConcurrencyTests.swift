@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// Several connections to one file on threads of their own, as the workers of one or more
 /// processes have them. Each thread opens its own store and service.
@@ -85,7 +89,7 @@ struct ConcurrencyTests {
                 return
             }
             barrier()
-            var outcome: OTPService.SendOutcome?
+            var outcome: SendOutcome?
             let refusal = failure { outcome = try service.send(to: Fixture.phone, purpose: .verifyPhone, user: nil) }
             outcomes.update { $0.append(outcome.map { "\($0)" } ?? "\(refusal.map { "\($0)" } ?? "nothing")") }
         }

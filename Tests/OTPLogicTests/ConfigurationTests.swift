@@ -1,6 +1,10 @@
 import Logging
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// Environments and helpers for `Configuration.load(from:)`.
 enum Environment {

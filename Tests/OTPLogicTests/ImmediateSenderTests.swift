@@ -1,5 +1,9 @@
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// The same send rules when the sender delivers locally and at once (the file sink), which the
 /// service runs in one transaction: decide, deliver, record.
@@ -28,7 +32,7 @@ struct ImmediateSenderTests {
         let earlier = try #require(h.lastCode)
         let before = try h.storedCode()
         h.clock.advance(by: 60)
-        h.sender.failNextSend(with: .unavailable(reason: "disk", retryAfterSeconds: 30))
+        h.sender.failNextSend(with: .unavailable(.sinkWriteFailed(errno: 28), retryAfterSeconds: 30))
         #expect(failure { try h.send() } == .smsUnavailable(retryAfter: 30))
         #expect(try h.storedCode() == before, "no cooldown, no cap count, no new code")
         let undelivered = try #require(h.sender.attempted.last.flatMap { h.code(in: $0.body) })

@@ -2,6 +2,10 @@ import Foundation
 import Logging
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 @Suite("key=value log lines")
 struct KeyValueLogHandlerTests {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 @Suite("verify_phone side effects")
 struct PhoneVerificationTests {
@@ -82,7 +86,7 @@ struct SecretsAtRestTests {
         _ = try h.stepUpToken(user: "alice")
         let third = try #require(h.lastCode)
         h.clock.advance(by: 60)
-        h.sender.failNextSend(with: .unavailable(reason: "test", retryAfterSeconds: 5))
+        h.sender.failNextSend(with: .unavailable(.unreachable, retryAfterSeconds: 5))
         _ = failure { try h.send(Fixture.phone, .verifyPhone) }
         let undelivered = try #require(h.sender.attempted.last.flatMap { h.code(in: $0.body) })
         return [first, second, third, undelivered]

@@ -1,5 +1,9 @@
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// The pure rule functions, where a record is clearer to state than to produce through sends.
 @Suite("Send and verify policies")

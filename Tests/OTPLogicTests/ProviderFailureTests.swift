@@ -1,9 +1,13 @@
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 @Suite("SMS provider failures")
 struct ProviderFailureTests {
-    static let outage = SMSError.unavailable(reason: "provider_http_503", retryAfterSeconds: 17)
+    static let outage = SMSError.unavailable(.status(503), retryAfterSeconds: 17)
 
     @Test func unavailableProviderMakesSendFailWithItsRetryAfter() throws {
         let h = try Harness()
@@ -77,7 +81,7 @@ struct ProviderFailureTests {
 
     @Test func misconfiguredProviderIsReportedAsUnavailable() throws {
         let h = try Harness()
-        h.sender.failNextSend(with: .misconfigured(reason: "provider_error_21703", retryAfterSeconds: 300))
+        h.sender.failNextSend(with: .misconfigured(providerCode: 21703, retryAfterSeconds: 300))
         #expect(failure { try h.send() } == .smsUnavailable(retryAfter: 300))
     }
 

@@ -1,5 +1,9 @@
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// Returns the given words in order, then starts again.
 private struct SequenceRandom: RandomNumberGenerator {

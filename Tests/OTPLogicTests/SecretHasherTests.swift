@@ -1,5 +1,9 @@
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// Expected values computed independently with Python's hashlib and hmac, e.g.
 /// `hashlib.sha256(("042917:" + pepper).encode()).hexdigest()` and

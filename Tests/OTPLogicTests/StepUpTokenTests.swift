@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 @Suite("Step-up tokens")
 struct StepUpTokenTests {

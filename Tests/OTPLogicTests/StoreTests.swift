@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 @Suite("SQLite store")
 struct StoreTests {
@@ -20,7 +24,7 @@ struct StoreTests {
     @Test func reopeningAnUpToDateDatabaseMigratesNothingAndKeepsTheData() throws {
         let h = try Harness()
         try h.send()
-        let second = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: h.dbPath))
+        let second = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: h.dbPath), clock: SystemClock())
         #expect(second.migration.from == Schema.currentVersion)
         #expect(second.migration.to == Schema.currentVersion)
         #expect(try h.rows("SELECT count(*) FROM otp_codes") == [["1"]])
@@ -34,7 +38,7 @@ struct StoreTests {
             INSERT INTO users (user_id, phone_e164, phone_verified) VALUES ('alice', '+14155550123', 1);
             PRAGMA user_version = 1;
             """)
-        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path))
+        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock())
         #expect(store.migration.from == 1)
         #expect(store.migration.to == Schema.currentVersion)
         #expect(try SQLiteFile.query(path, "PRAGMA user_version") == [[String(Schema.currentVersion)]])
@@ -50,7 +54,7 @@ struct StoreTests {
         let before = try #require(FileManager.default.contents(atPath: path))
 
         #expect {
-            _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path))
+            _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock())
         } throws: { error in
             (error as? StoreError)?.kind == .schemaTooNew
         }
@@ -75,7 +79,7 @@ struct StoreTests {
         try #require(locked.wait(timeout: .now() + 10) == .success)
         defer { released.wait() }
         do {
-            let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 5000))
+            let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 5000), clock: SystemClock())
             return "opened at version \(try store.schemaVersion())"
         } catch {
             return "failed: \(error)"
@@ -107,7 +111,7 @@ struct StoreTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         #expect {
-            _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("missing/otp.sqlite3")))
+            _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("missing/otp.sqlite3")), clock: SystemClock())
         } throws: { error in
             (error as? StoreError)?.kind == .cannotOpen
         }
@@ -157,7 +161,7 @@ struct PurgeTests {
         let rules = h.rules
         h.sender.whileSending { _ in
             // Another worker purges while the provider has the message.
-            guard let other = try? SQLiteOTPStore(configuration: DatabaseConfiguration(path: path)) else { return }
+            guard let other = try? SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock()) else { return }
             for offset: Int64 in [10, 59] {
                 if let purged = try? other.purgeExpired(at: Fixture.start + offset, rules: rules) { counts.update { $0.append(purged) } }
             }
@@ -173,7 +177,7 @@ struct PurgeTests {
         let path = h.dbPath
         let rules = h.rules
         h.sender.whileSending { _ in
-            guard let other = try? SQLiteOTPStore(configuration: DatabaseConfiguration(path: path)),
+            guard let other = try? SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock()),
                   let purged = try? other.purgeExpired(at: Fixture.start + 60, rules: rules) else { return }
             counts.update { $0.append(purged) }
         }

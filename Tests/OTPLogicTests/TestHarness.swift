@@ -2,6 +2,10 @@ import Foundation
 import Testing
 import Logging
 @testable import OTPLogic
+@testable import OTPSMS
+@testable import OTPSystem
+import OTPSQLite
+import TestSupport
 
 /// An `OTPService` on a real SQLite file in its own temporary directory, with a fixed clock, a
 /// recording SMS sender and a deterministic random source. The directory goes when the harness does.
@@ -27,7 +31,7 @@ final class Harness {
         sender.deliversImmediately = immediateSender
         clock = FixedClock(Fixture.start, bootID: bootID)
         self.rules = rules
-        store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")))
+        store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")), clock: clock)
         service = OTPService(
             rules: rules, templates: templates, hasher: hasher, store: store, sender: sender, clock: clock,
             generator: SecretGenerator(random: random), logger: logs.logger()
@@ -47,7 +51,7 @@ final class Harness {
     static func worker(
         path: String, rules: RulesConfiguration, clock: FixedClock, logs: LogRecorder, seed: UInt64, busyTimeoutMilliseconds: Int = 30_000
     ) throws -> OTPService {
-        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds))
+        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds), clock: clock)
         return OTPService(
             rules: rules, templates: Fixture.templates, hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
             sender: RecordingSMSSender(), clock: clock, generator: SecretGenerator(random: SplitMix64(seed: seed)), logger: logs.logger()
@@ -55,12 +59,12 @@ final class Harness {
     }
 
     @discardableResult
-    func send(_ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil) throws(OTPError) -> OTPService.SendOutcome {
+    func send(_ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil) throws(OTPError) -> SendOutcome {
         try service.send(to: phone, purpose: purpose, user: user)
     }
 
     @discardableResult
-    func verify(_ code: String, _ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil) throws(OTPError) -> OTPService.VerifyOutcome {
+    func verify(_ code: String, _ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil) throws(OTPError) -> VerifyOutcome {
         try service.verify(phone: phone, purpose: purpose, code: code, user: user)
     }
 
@@ -77,18 +81,8 @@ final class Harness {
     /// The code in the last message the provider accepted.
     var lastCode: String? { sender.delivered.last.flatMap { code(in: $0.body) } }
 
-    /// The first run of exactly `codeLength` digits in an SMS body.
-    func code(in body: String) -> String? {
-        var runs: [String] = []
-        var current = ""
-        for character in body + " " {
-            if character.isASCII && character.isNumber { current.append(character) } else {
-                if !current.isEmpty { runs.append(current) }
-                current = ""
-            }
-        }
-        return runs.first { $0.count == rules.codeLength }
-    }
+    /// The code in an SMS body.
+    func code(in body: String) -> String? { SMSCode.extract(from: body, length: rules.codeLength) }
 
     /// A code of the same length that differs from `code` in every digit.
     func wrongCode(for code: String) -> String {

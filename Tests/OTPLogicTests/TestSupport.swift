@@ -2,129 +2,10 @@ import CSQLite
 import Foundation
 import Logging
 @testable import OTPLogic
-
-/// A clock the test sets: "now" moves only when the test says so. With a `bootID` it also has a
-/// boot-time clock, which `advance(by:)` moves with the wall clock and `set(_:)` (a wall-clock
-/// step) leaves where it is.
-final class FixedClock: UnixClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: UnixTime
-    private var boot: BootClockReading?
-
-    init(_ start: UnixTime = 1_700_000_000, bootID: String? = nil) {
-        current = start
-        boot = bootID.map { BootClockReading(bootID: $0, milliseconds: 5_000_000) }
-    }
-
-    func now() -> UnixTime { lock.withLock { current } }
-    func bootClock() -> BootClockReading? { lock.withLock { boot } }
-
-    /// Time passes.
-    func advance(by seconds: Int64) {
-        lock.withLock {
-            current += seconds
-            boot?.milliseconds += seconds * 1000
-        }
-    }
-
-    /// The wall clock is stepped to `time`; the boot-time clock does not move.
-    func set(_ time: UnixTime) { lock.withLock { current = time } }
-
-    /// The machine restarted: a new boot id, its boot-time clock starting near zero.
-    func reboot(as bootID: String) { lock.withLock { boot = BootClockReading(bootID: bootID, milliseconds: 10_000) } }
-}
-
-/// Records every message handed to it; `failNextSend(with:)` makes the next send throw.
-final class RecordingSMSSender: SMSSender, @unchecked Sendable {
-    private let lock = NSLock()
-    private var attemptedMessages: [SMSMessage] = []
-    private var deliveredMessages: [SMSMessage] = []
-    private var pendingFailure: SMSError?
-    private var hook: (@Sendable (SMSMessage) -> Void)?
-
-    /// Every message `send` was called with, delivered or not.
-    var attempted: [SMSMessage] { lock.withLock { attemptedMessages } }
-    /// The messages the "provider" accepted.
-    var delivered: [SMSMessage] { lock.withLock { deliveredMessages } }
-
-    func failNextSend(with error: SMSError) { lock.withLock { pendingFailure = error } }
-
-    /// What the sender claims; the service then sends inside the recording transaction.
-    var deliversImmediately = false
-
-    /// Runs `body` inside every later send, while the message is "with the provider".
-    func whileSending(_ body: @escaping @Sendable (SMSMessage) -> Void) { lock.withLock { hook = body } }
-
-    func send(_ message: SMSMessage) throws(SMSError) {
-        if let hook = lock.withLock({ hook }) { hook(message) }
-        let failure: SMSError? = lock.withLock {
-            attemptedMessages.append(message)
-            defer { pendingFailure = nil }
-            if pendingFailure == nil { deliveredMessages.append(message) }
-            return pendingFailure
-        }
-        if let failure { throw failure }
-    }
-}
-
-/// SplitMix64: a small deterministic generator, for reproducible codes and tokens.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Returns the same word every time (0 gives the smallest value of any range).
-struct ConstantRandom: RandomNumberGenerator {
-    let value: UInt64
-    func next() -> UInt64 { value }
-}
-
-/// Captures log events so tests can check what the log (and only the log) sees.
-final class LogRecorder: @unchecked Sendable {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let lock = NSLock()
-    private var stored: [Entry] = []
-
-    var entries: [Entry] { lock.withLock { stored } }
-    /// Every message and metadata value as one text, for "never logged" checks.
-    var allText: String {
-        entries.map { entry in ([entry.message] + entry.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ") }
-            .joined(separator: "\n")
-    }
-
-    func append(_ entry: Entry) { lock.withLock { stored.append(entry) } }
-    func values(of key: String) -> [String] { entries.compactMap { $0.metadata[key] } }
-    func logger() -> Logger { Logger(label: "otp-test") { _ in RecordingLogHandler(recorder: self) } }
-}
-
-struct RecordingLogHandler: LogHandler {
-    let recorder: LogRecorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var fields = metadata
-        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        recorder.append(.init(level: event.level, message: event.message.description, metadata: fields.mapValues(\.description)))
-    }
-}
+@testable import OTPSQLite
+@testable import OTPSMS
+@testable import OTPSystem
+import TestSupport
 
 /// Fixed inputs shared by the tests.
 enum Fixture {
@@ -156,7 +37,7 @@ enum Failure: Equatable {
         case .invalidOrExpiredCode: self = .invalidOrExpiredCode
         case .stepUpDenied: self = .stepUpDenied
         case .recipientCannotReceiveSMS: self = .recipientCannotReceiveSMS
-        case .storageUnavailable(let store): self = .storageUnavailable(store.kind)
+        case .storageUnavailable(let kind): self = .storageUnavailable(kind)
         case .smsUnavailable(let seconds): self = .smsUnavailable(retryAfter: seconds)
         }
     }
@@ -287,11 +168,9 @@ func runOnThreads(_ count: Int, _ body: @escaping @Sendable (_ index: Int, _ bar
     return done.wait(timeout: .now() + 120) == .success
 }
 
-/// A lock-protected value threads can append to.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.withLock { stored } }
-    func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
+extension SQLiteOTPStore {
+    /// Purges what `RetentionPolicy` says may go at `now`, as `serve` does every minute.
+    func purgeExpired(at now: UnixTime, rules: RulesConfiguration) throws(StoreError) -> PurgeCounts {
+        try purge(RetentionPolicy(rules: rules).purgeCutoffs(at: now))
+    }
 }

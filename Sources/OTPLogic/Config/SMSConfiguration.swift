@@ -23,6 +23,14 @@ public struct SMSConfiguration: Sendable {
         self.maxInFlight = maxInFlight
     }
 
+    /// The provider's name, as `OTP_SMS_PROVIDER` spells it.
+    public var providerName: String {
+        switch provider {
+        case .file: Kind.file.rawValue
+        case .twilio: Kind.twilio.rawValue
+        }
+    }
+
     /// How many sends may wait on the provider at once with `workers` worker threads. With a
     /// network provider it must leave at least one worker free, or a hung provider would hold
     /// every worker and stall verification and step-up checks.

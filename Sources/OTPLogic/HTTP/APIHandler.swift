@@ -38,7 +38,7 @@ public final class APIHandler {
             return ErrorResponses.response(for: error)
         } catch {
             logger.error("unexpected error", metadata: ["event": "request", "error": "\(type(of: error))"])
-            return .detail(500, "Internal error")
+            return ErrorResponses.internalError
         }
     }
 

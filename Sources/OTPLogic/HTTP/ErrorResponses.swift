@@ -1,6 +1,6 @@
 /// The one place errors become HTTP answers. Bodies are fixed texts: nothing from the request
 /// (a phone, a code, a token) is ever echoed.
-enum ErrorResponses {
+public enum ErrorResponses {
     static let invalidOrExpiredCode = "Invalid or expired code"
     static let notAuthenticated = "Not authenticated"
     static let couldNotSend = "Could not send code, try again later"
@@ -12,7 +12,15 @@ enum ErrorResponses {
     /// Seconds a client should wait after the database refused a request.
     static let storageRetryAfterSeconds = 2
 
-    static func response(for error: RequestError) -> HTTPResponse {
+    /// Anything unexpected: no detail leaves the process.
+    public static let internalError = HTTPResponse.detail(500, "Internal error")
+
+    /// The database could not be opened or did not answer.
+    public static let storageUnavailable = HTTPResponse.detail(
+        503, serviceUnavailable, headers: [.init("Retry-After", String(storageRetryAfterSeconds))]
+    )
+
+    public static func response(for error: RequestError) -> HTTPResponse {
         switch error {
         case .notFound:
             .detail(404, "Not found")
@@ -34,7 +42,7 @@ enum ErrorResponses {
         401, "{\"detail\": \(JSONText.quoted(stepUpRequired)), \"step_up\": \"required\"}"
     )
 
-    static func response(for error: OTPError) -> HTTPResponse {
+    public static func response(for error: OTPError) -> HTTPResponse {
         switch error {
         case .notAuthenticated:
             .detail(401, notAuthenticated)
@@ -43,7 +51,7 @@ enum ErrorResponses {
         case .stepUpDenied:
             .detail(401, stepUpDenied)
         case .storageUnavailable:
-            .detail(503, serviceUnavailable, headers: [.init("Retry-After", String(storageRetryAfterSeconds))])
+            storageUnavailable
         case .smsUnavailable(let retryAfter):
             .detail(503, couldNotSend, headers: [.init("Retry-After", String(retryAfter))])
         case .recipientCannotReceiveSMS:

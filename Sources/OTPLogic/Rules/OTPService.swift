@@ -8,16 +8,17 @@ public final class OTPService {
     let hasher: SecretHasher
     let store: any OTPStore
     let sender: any SMSSender
-    let clock: any UnixClock
+    let clock: any UnixClock & MonotonicClock
     var generator: SecretGenerator
     let sendPolicy: SendPolicy
     let verifyPolicy: VerifyPolicy
+    let tokenPolicy: StepUpTokenPolicy
     let logger: Logger
     let metrics: OTPMetrics
 
     public init(
         rules: RulesConfiguration, templates: MessageTemplates, hasher: SecretHasher, store: any OTPStore,
-        sender: any SMSSender, clock: any UnixClock, generator: SecretGenerator = SecretGenerator(), logger: Logger,
+        sender: any SMSSender, clock: any UnixClock & MonotonicClock, generator: SecretGenerator, logger: Logger,
         metrics: OTPMetrics = OTPMetrics()
     ) {
         self.rules = rules
@@ -29,6 +30,7 @@ public final class OTPService {
         self.generator = generator
         self.sendPolicy = SendPolicy(rules: rules)
         self.verifyPolicy = VerifyPolicy(rules: rules)
+        self.tokenPolicy = StepUpTokenPolicy(rules: rules)
         self.logger = logger
         self.metrics = metrics
     }
@@ -45,22 +47,14 @@ public final class OTPService {
         }
     }
 
-    /// Runs a write transaction, turning a storage failure into `OTPError` with one log line. An
-    /// `OTPError` thrown by `body` rolls the transaction back and passes through unchanged.
-    func storing<T>(_ log: Logger, _ body: (any OTPStoreTransaction) throws -> T) throws(OTPError) -> T {
+    /// Runs a write transaction, turning a storage failure into `OTPError` with one log line.
+    func storing<T>(_ log: Logger, _ body: (any OTPStoreTransaction) throws(StoreError) -> T) throws(OTPError) -> T {
         do {
             return try store.writeTransaction(body)
-        } catch let error as OTPError {
-            throw error
-        } catch let error as StoreError {
+        } catch {
             log.error("database unavailable", metadata: ["event": "storage", "error": "\(error)"])
             metrics.storageError(error.kind)
-            throw .storageUnavailable(error)
-        } catch {
-            let wrapped = StoreError(kind: .other, code: 0, message: "\(type(of: error))")
-            log.error("database unavailable", metadata: ["event": "storage", "error": "\(wrapped)"])
-            metrics.storageError(wrapped.kind)
-            throw .storageUnavailable(wrapped)
+            throw .storageUnavailable(error.kind)
         }
     }
 }

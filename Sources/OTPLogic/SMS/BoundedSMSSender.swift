@@ -39,7 +39,6 @@ public final class BoundedSMSSender: SMSSender {
 
     /// Seconds a client is told to wait when every slot is taken.
     static let retryAfterSeconds = 5
-    static let limitReason = "sms_in_flight_limit"
 
     public init(_ inner: any SMSSender, limit: SMSInFlightLimit) {
         self.inner = inner
@@ -50,7 +49,7 @@ public final class BoundedSMSSender: SMSSender {
 
     public func send(_ message: SMSMessage) throws(SMSError) {
         guard limit.tryAcquire() else {
-            throw .unavailable(reason: BoundedSMSSender.limitReason, retryAfterSeconds: BoundedSMSSender.retryAfterSeconds)
+            throw .unavailable(.inFlightLimit, retryAfterSeconds: BoundedSMSSender.retryAfterSeconds)
         }
         defer { limit.release() }
         try inner.send(message)

@@ -1,3 +1,5 @@
+import OTPLogic
+
 #if canImport(Glibc)
 import Glibc
 #endif

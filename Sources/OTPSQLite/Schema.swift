@@ -1,3 +1,5 @@
+import OTPLogic
+
 /// The database schema as numbered migrations; `PRAGMA user_version` records how many ran.
 enum Schema {
     /// Migration `n` (1-based) brings a database from version n-1 to n. Append only; never edit one
@@ -84,8 +86,8 @@ enum Schema {
         let found = try version(connection)
         guard found <= currentVersion else {
             throw StoreError(
-                kind: .schemaTooNew, code: 0,
-                message: "database schema version \(found) is newer than this otp-fcgi knows (\(currentVersion)); refusing to touch it (a downgrade?)"
+                kind: .schemaTooNew,
+                detail: "(schema): database schema version \(found) is newer than this otp-fcgi knows (\(currentVersion)); refusing to touch it (a downgrade?)"
             )
         }
         return found

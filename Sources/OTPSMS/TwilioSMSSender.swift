@@ -1,5 +1,6 @@
 import CCurl
 import Logging
+import OTPLogic
 
 #if canImport(Glibc)
 import Glibc
@@ -15,9 +16,10 @@ import Glibc
 public final class TwilioSMSSender: SMSSender {
     private let configuration: TwilioConfiguration
     private let connectTimeoutMilliseconds: Int
-    private let totalTimeoutMilliseconds: Int
+    private let retry: ProviderRetry
     private let allowedProtocols: String
     private let curl = CurlEasyHandle()
+    private let clock: any MonotonicClock
     private let logger: Logger
 
     /// Twilio codes that mean this recipient cannot get SMS from us; retrying will not help.
@@ -28,12 +30,15 @@ public final class TwilioSMSSender: SMSSender {
         CurlEasyHandle.initializeLibrary()
     }
 
-    public init(configuration: TwilioConfiguration, connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, logger: Logger) {
+    public init(
+        configuration: TwilioConfiguration, connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, clock: any MonotonicClock, logger: Logger
+    ) {
         self.configuration = configuration
         self.connectTimeoutMilliseconds = connectTimeoutSeconds * 1000
-        self.totalTimeoutMilliseconds = totalTimeoutSeconds * 1000
+        self.retry = ProviderRetry(totalMilliseconds: totalTimeoutSeconds * 1000)
         // Configuration allows plain http only for a loopback base URL (the tests' fake Twilio).
         self.allowedProtocols = configuration.apiBase.hasPrefix("http://") ? "http" : "https"
+        self.clock = clock
         self.logger = logger
     }
 
@@ -44,12 +49,8 @@ public final class TwilioSMSSender: SMSSender {
             ("Body", message.body),
         ].map { "\($0.0)=\(curl.escape($0.1))" }.joined(separator: "&")
 
-        let deadline = MonotonicClock.milliseconds() + totalTimeoutMilliseconds
-        var backoff = 100
-        while true {
-            let remaining = deadline - MonotonicClock.milliseconds()
-            guard remaining > 0 else { throw .unavailable(reason: "provider_timeout", retryAfterSeconds: 30) }
-            let response = curl.post(.init(
+        try retry.run(clock: clock, attempt: { remaining in
+            TwilioResponse.classify(curl.post(.init(
                 url: configuration.messagesURL,
                 username: configuration.accountSID,
                 password: configuration.authToken.value,
@@ -58,44 +59,28 @@ public final class TwilioSMSSender: SMSSender {
                 allowedProtocols: allowedProtocols,
                 connectTimeoutMilliseconds: min(connectTimeoutMilliseconds, remaining),
                 totalTimeoutMilliseconds: remaining
-            ))
-            let outcome = TwilioResponse.classify(response)
-            switch outcome {
-            case .accepted:
-                return
-            case .retryable(let error):
-                let wait = backoff
-                backoff *= 2
-                guard deadline - MonotonicClock.milliseconds() > wait + 50 else { throw error }
-                logger.info("SMS provider not reached; retrying", metadata: ["event": "sms.retry", "reason": "\(error.logReason)"])
-                MonotonicClock.sleep(milliseconds: wait)
-            case .failed(let error):
-                throw error
-            }
-        }
+            )))
+        }, willRetry: { error in
+            logger.info("SMS provider not reached; retrying", metadata: ["event": "sms.retry", "reason": "\(error.logReason)"])
+        })
     }
 }
 
 /// What one answer (or failure to get one) from Twilio means.
-enum TwilioResponse: Equatable {
-    case accepted
-    /// Certainly not processed by Twilio: safe to send again.
-    case retryable(SMSError)
-    case failed(SMSError)
-
-    static func classify(_ response: CurlEasyHandle.Response) -> TwilioResponse {
+enum TwilioResponse {
+    static func classify(_ response: CurlEasyHandle.Response) -> ProviderAttempt {
         switch response.code {
         case CURLE_OK:
             break
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
-            return .retryable(.unavailable(reason: "provider_unreachable", retryAfterSeconds: 30))
+            return .retryable(.unavailable(.unreachable, retryAfterSeconds: 30))
         case CURLE_OPERATION_TIMEDOUT:
-            return .failed(.unavailable(reason: "provider_timeout", retryAfterSeconds: 30))
+            return .failed(.unavailable(.timeout, retryAfterSeconds: 30))
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
-            return .failed(.unavailable(reason: "provider_tls_failed_curl_\(response.code.rawValue)", retryAfterSeconds: 60))
+            return .failed(.unavailable(.tlsFailed(curlCode: Int(response.code.rawValue)), retryAfterSeconds: 60))
         default:
             // Reset, empty reply, read errors: the request may have been processed. Never retried.
-            return .failed(.unavailable(reason: "provider_transport_curl_\(response.code.rawValue)", retryAfterSeconds: 30))
+            return .failed(.unavailable(.transport(curlCode: Int(response.code.rawValue)), retryAfterSeconds: 30))
         }
 
         let json = try? JSONObjectParser.parse(response.body)
@@ -115,23 +100,23 @@ enum TwilioResponse: Equatable {
         switch response.status {
         case 200, 201:
             guard let sid = string("sid"), isMessageSID(sid) else {
-                return .failed(.unavailable(reason: "provider_unparseable_answer", retryAfterSeconds: 30))
+                return .failed(.unavailable(.unparseableAnswer, retryAfterSeconds: 30))
             }
             return .accepted
         case 429:
-            return .retryable(.unavailable(reason: "provider_rate_limited", retryAfterSeconds: 10))
+            return .retryable(.unavailable(.rateLimited, retryAfterSeconds: 10))
         case 401, 403:
             return .failed(.credentialsRejected(retryAfterSeconds: 60))
         case 400..<500:
             if let code = integer("code") {
-                if code == 20429 { return .retryable(.unavailable(reason: "provider_rate_limited", retryAfterSeconds: 10)) }
+                if code == 20429 { return .retryable(.unavailable(.rateLimited, retryAfterSeconds: 10)) }
                 if code == 20003 { return .failed(.credentialsRejected(retryAfterSeconds: 60)) }
                 if TwilioSMSSender.undeliverableCodes.contains(code) { return .failed(.recipientCannotReceive(providerCode: code)) }
-                return .failed(.misconfigured(reason: "provider_rejected_request_\(code)", retryAfterSeconds: 60))
+                return .failed(.misconfigured(providerCode: code, retryAfterSeconds: 60))
             }
-            return .failed(.unavailable(reason: "provider_status_\(response.status)", retryAfterSeconds: 30))
+            return .failed(.unavailable(.status(response.status), retryAfterSeconds: 30))
         default:
-            return .failed(.unavailable(reason: "provider_status_\(response.status)", retryAfterSeconds: 30))
+            return .failed(.unavailable(.status(response.status), retryAfterSeconds: 30))
         }
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import OTPLogic
 
 #if canImport(Glibc)
 import Glibc

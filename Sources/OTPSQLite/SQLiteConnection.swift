@@ -1,4 +1,5 @@
 import CSQLite
+import OTPLogic
 
 /// One SQLite connection and its prepared statements. Owned by one thread; not `Sendable`.
 final class SQLiteConnection {
@@ -28,14 +29,14 @@ final class SQLiteConnection {
     /// WAL and the durability level. Switching a database into WAL turns a read lock into a write
     /// lock, which SQLite refuses at once (no busy handler) while another connection writes; so
     /// the switch is retried for up to the busy timeout, like any other write would wait.
-    func configureForWriting(synchronous: DatabaseConfiguration.Synchronous) throws(StoreError) {
-        let deadline = MonotonicClock.milliseconds() + busyTimeoutMilliseconds
+    func configureForWriting(synchronous: DatabaseConfiguration.Synchronous, clock: any MonotonicClock) throws(StoreError) {
+        let deadline = clock.milliseconds() + busyTimeoutMilliseconds
         while true {
             do {
                 try execute("PRAGMA journal_mode=WAL")
                 break
-            } catch where error.kind == .busy && MonotonicClock.milliseconds() < deadline {
-                MonotonicClock.sleep(milliseconds: 10)
+            } catch where error.kind == .busy && clock.milliseconds() < deadline {
+                clock.sleep(milliseconds: 10)
             }
         }
         try execute("PRAGMA synchronous=\(synchronous.rawValue.uppercased())")
@@ -93,7 +94,7 @@ final class SQLiteConnection {
         case SQLITE_IOERR where code == otp_sqlite_ioerr_write || code == otp_sqlite_ioerr_fsync: kind = .full
         default: kind = .other
         }
-        return StoreError(kind: kind, code: code, message: message)
+        return StoreError(kind: kind, detail: "(sqlite \(code)): \(message)")
     }
 }
 
@@ -154,6 +155,19 @@ final class SQLiteStatement {
         case SQLITE_ROW: return try map(Row(handle: handle))
         case SQLITE_DONE: return nil
         default: throw connection.failure(sql: sql)
+        }
+    }
+
+    /// Executes a query and calls `visit` with each row.
+    func each(_ values: [Value] = [], _ visit: (Row) -> Void) throws(StoreError) {
+        try bind(values)
+        defer { sqlite3_reset(handle) }
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: visit(Row(handle: handle))
+            case SQLITE_DONE: return
+            default: throw connection.failure(sql: sql)
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import OTPLogic
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,13 +19,13 @@ public final class FileSMSSender: SMSSender {
         // O_APPEND and one write() per line: lines from concurrent workers never interleave.
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw .unavailable(reason: "sms_file_open_failed_errno_\(errno)", retryAfterSeconds: 30)
+            throw .unavailable(.sinkOpenFailed(errno: errno), retryAfterSeconds: 30)
         }
         defer { close(fd) }
         let bytes = Array(line.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count else {
-            throw .unavailable(reason: "sms_file_write_failed_errno_\(errno)", retryAfterSeconds: 30)
+            throw .unavailable(.sinkWriteFailed(errno: errno), retryAfterSeconds: 30)
         }
     }
 }

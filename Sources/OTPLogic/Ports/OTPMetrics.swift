@@ -1,0 +1,117 @@
+import CoreMetrics
+
+/// The service's counters, through swift-metrics: the process bootstraps a factory (Prometheus in
+/// production), tests pass their own. Handles with the same name and labels share one value, so
+/// every worker's `OTPMetrics` adds to the same counters. Labels are enums of outcomes, never a
+/// phone, hash, code or token.
+public final class OTPMetrics {
+    private let factory: any MetricsFactory
+    private var counters: [SeriesKey: Counter] = [:]
+    private let providerDuration: Timer
+
+    /// A series: the metric and up to two label values (the label names follow from the metric).
+    private struct SeriesKey: Hashable {
+        var name: String
+        var first: String = ""
+        var second: String = ""
+    }
+
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+        providerDuration = Timer(label: "otp_sms_provider_duration_seconds", dimensions: [], factory: factory)
+    }
+
+    public func send(_ purpose: Purpose, _ outcome: SendMetricOutcome) {
+        counter("otp_sends_total", [("purpose", purpose.rawValue), ("outcome", outcome.rawValue)]).increment()
+    }
+
+    /// A provider failure, by class.
+    public func providerError(_ error: SMSError) {
+        counter("otp_sms_provider_errors_total", [("class", error.failureClass.rawValue)]).increment()
+    }
+
+    public func providerCall(seconds: Double) {
+        providerDuration.recordNanoseconds(Int64(seconds * 1_000_000_000))
+    }
+
+    public func verify(_ purpose: Purpose, _ outcome: VerifyMetricOutcome) {
+        counter("otp_verifies_total", [("purpose", purpose.rawValue), ("outcome", outcome.label)]).increment()
+    }
+
+    public func lockout(_ purpose: Purpose) {
+        counter("otp_lockouts_total", [("purpose", purpose.rawValue)]).increment()
+    }
+
+    public func stepUpCheck(_ outcome: StepUpCheckMetricOutcome) {
+        counter("otp_step_up_checks_total", [("outcome", outcome.outcomeLabel), ("reason", outcome.reasonLabel)]).increment()
+    }
+
+    public func storageError(_ kind: StoreError.Kind) {
+        counter("otp_db_errors_total", [("kind", kind.rawValue)]).increment()
+    }
+
+    private func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
+        let key = SeriesKey(name: name, first: labels.first?.1 ?? "", second: labels.count > 1 ? labels[1].1 : "")
+        if let existing = counters[key] { return existing }
+        let made = Counter(label: name, dimensions: labels, factory: factory)
+        counters[key] = made
+        return made
+    }
+}
+
+/// What became of a well-formed send (`otp_sends_total{outcome}`).
+public enum SendMetricOutcome: String, CaseIterable, Sendable {
+    case sent
+    case suppressedCooldown = "suppressed_cooldown"
+    case suppressedCap = "suppressed_cap"
+    case suppressedLockout = "suppressed_lockout"
+    case suppressedInFlight = "suppressed_in_flight"
+    case providerError = "provider_error"
+    case undeliverable
+    case storageError = "storage_error"
+
+    init(_ suppression: SendSuppression) {
+        switch suppression {
+        case .cooldown: self = .suppressedCooldown
+        case .hourlyCap: self = .suppressedCap
+        case .lockedOut: self = .suppressedLockout
+        case .sendInFlight: self = .suppressedInFlight
+        }
+    }
+}
+
+/// What became of a verification (`otp_verifies_total{outcome}`): verified, the reason it failed,
+/// or a storage error.
+public enum VerifyMetricOutcome: Sendable, Equatable {
+    case verified
+    case failed(VerifyFailure)
+    case storageError
+
+    var label: String {
+        switch self {
+        case .verified: "verified"
+        case .failed(let reason): reason.rawValue
+        case .storageError: "storage_error"
+        }
+    }
+}
+
+/// What became of a step-up check (`otp_step_up_checks_total{outcome,reason}`).
+public enum StepUpCheckMetricOutcome: Sendable, Equatable {
+    case admitted
+    case denied(StepUpRefusal)
+    case storageError
+
+    var outcomeLabel: String {
+        switch self {
+        case .admitted: "admitted"
+        case .denied: "denied"
+        case .storageError: "storage_error"
+        }
+    }
+
+    var reasonLabel: String {
+        if case .denied(let reason) = self { return reason.rawValue }
+        return ""
+    }
+}

@@ -1,0 +1,80 @@
+/// What the rules need from storage: fetch and write, no rule of its own. Every read-modify-write
+/// runs inside `writeTransaction`, so counters and one-time use stay exact across threads and
+/// processes sharing the database.
+public protocol OTPStore: AnyObject {
+    /// Runs `body` in one write transaction; rolls it back if `body` throws. A `body` that wants
+    /// to abort without an error returns before writing anything.
+    func writeTransaction<T>(_ body: (any OTPStoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T
+
+    /// Marks the token used if it is issued to `userID` and not used yet, in one conditional
+    /// write, and returns the token as it was before: of N concurrent callers exactly one gets it.
+    /// Whether it may admit (its lifetime) is `StepUpTokenPolicy`'s to say; a token of another
+    /// user is left untouched.
+    func consumeStepUpToken(hash: String, userID: String, at now: UnixTime) throws(StoreError) -> StepUpTokenRecord?
+
+    /// The stored token, for the reason a refusal is logged with.
+    func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord?
+
+    /// Succeeds when the database answers a read.
+    func ping() throws(StoreError)
+
+    /// Deletes the rows `RetentionPolicy` says carry no state any more.
+    func purge(_ cutoffs: PurgeCutoffs) throws(StoreError) -> PurgeCounts
+
+    /// Calls `visit` with every stored code record and every stored step-up token (for counts).
+    func forEachRecord(codes: (CodeRecord) -> Void, tokens: (StepUpTokenRecord) -> Void) throws(StoreError)
+}
+
+/// The operations available inside one write transaction.
+public protocol OTPStoreTransaction {
+    func codeRecord(phoneHash: String, purpose: Purpose) throws(StoreError) -> CodeRecord?
+    func save(_ record: CodeRecord) throws(StoreError)
+    /// Stores only `attempts` and `verifiedAt` of a record that exists: what a verification
+    /// changes. Touches one page instead of the row and its index entries.
+    func saveVerificationState(_ record: CodeRecord) throws(StoreError)
+    func insertStepUpToken(hash: String, _ token: StepUpTokenRecord) throws(StoreError)
+    /// Records a verified phone: the user's `users` row (when there is a user) and every
+    /// `notification_preferences` row with that number.
+    func markPhoneVerified(userID: String?, phone: PhoneNumber, at now: UnixTime) throws(StoreError)
+}
+
+/// How many rows a purge removed.
+public struct PurgeCounts: Sendable, Equatable {
+    public var codes: Int
+    public var tokens: Int
+
+    public init(codes: Int, tokens: Int) {
+        self.codes = codes
+        self.tokens = tokens
+    }
+}
+
+/// A storage failure, classified by what the caller can do about it. The store's own detail (its
+/// result code, message and statement) is for the log only and never carries a bound value.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Another connection held the write lock longer than the busy timeout.
+        case busy
+        /// The disk or the database is full.
+        case full
+        /// The file cannot be written (read-only file or directory, permissions).
+        case readOnly = "read_only"
+        /// The database cannot be opened or reached.
+        case cannotOpen = "cannot_open"
+        case corrupt
+        /// The schema is newer than this binary knows.
+        case schemaTooNew = "schema_too_new"
+        case other
+    }
+
+    public let kind: Kind
+    /// Where it came from and what the store said, e.g. `(sqlite 13): database or disk is full in: …`.
+    public let detail: String
+
+    public init(kind: Kind, detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind.rawValue) \(detail)" }
+}

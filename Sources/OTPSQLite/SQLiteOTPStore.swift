@@ -1,0 +1,206 @@
+import OTPLogic
+
+/// `OTPStore` on one SQLite connection. One instance per worker thread. It fetches and writes;
+/// every rule is in `OTPLogic`.
+public final class SQLiteOTPStore: OTPStore {
+    let connection: SQLiteConnection
+    private let writerLock: WriterLock
+
+    /// The schema versions before and after opening (equal when nothing was migrated).
+    public let migration: (from: Int, to: Int)
+
+    /// Opens the database and applies pending migrations. `clock` paces the retries of the switch
+    /// to WAL while another connection writes.
+    public init(configuration: DatabaseConfiguration, clock: any MonotonicClock) throws(StoreError) {
+        connection = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+        writerLock = WriterLock.forDatabase(at: configuration.path)
+        // A database from a newer otp-fcgi is refused before anything is written to it.
+        try Schema.refuseNewer(connection)
+        try connection.configureForWriting(synchronous: configuration.synchronous, clock: clock)
+        migration = try Schema.migrate(connection)
+    }
+
+    /// The schema version this binary writes.
+    public static var currentSchemaVersion: Int { Schema.currentVersion }
+
+    public func writeTransaction<T>(_ body: (any OTPStoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        try writerLock.withLock { () throws(StoreError) -> T in
+            try connection.statement("BEGIN IMMEDIATE").run()
+            do throws(StoreError) {
+                let result = try body(Transaction(connection: connection))
+                try connection.statement("COMMIT").run()
+                return result
+            } catch {
+                _ = try? connection.statement("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func consumeStepUpToken(hash: String, userID: String, at now: UnixTime) throws(StoreError) -> StepUpTokenRecord? {
+        // One statement: the check for an unused token of this user and its consumption cannot be
+        // separated by another request. The row comes back as it was before (used_at was NULL).
+        let statement = try connection.statement(
+            """
+            UPDATE step_up_tokens SET used_at = ?1 WHERE token_hash = ?2 AND user_id = ?3 AND used_at IS NULL
+            RETURNING created_at, expires_at, created_boot_id, created_boot_ms
+            """
+        )
+        return try writerLock.withLock { () throws(StoreError) -> StepUpTokenRecord? in
+            try statement.first([.integer(now), .text(hash), .text(userID)]) { row in
+                StepUpTokenRecord(
+                    userID: userID, createdAt: row.integer(0), expiresAt: row.integer(1),
+                    createdBoot: row.text(2).map { BootClockReading(bootID: $0, milliseconds: row.integer(3)) }
+                )
+            }
+        }
+    }
+
+    public func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
+        try connection.statement(
+            "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at FROM step_up_tokens WHERE token_hash = ?1"
+        ).first([.text(hash)], Columns.tokenRecord)
+    }
+
+    public func ping() throws(StoreError) {
+        _ = try connection.statement("SELECT count(*) FROM sqlite_schema").first { row in row.integer(0) }
+    }
+
+    public func purge(_ cutoffs: PurgeCutoffs) throws(StoreError) -> PurgeCounts {
+        try writerLock.withLock { () throws(StoreError) -> PurgeCounts in
+            let codes = try connection.statement(
+                """
+                DELETE FROM otp_codes WHERE expires_at <= ?1 AND coalesce(send_window_start, ?2) <= ?2
+                  AND coalesce(last_sent_at, ?3) <= ?3 AND coalesce(pending_since, ?4) <= ?4
+                """
+            ).run([.integer(cutoffs.codeExpiredBy), .integer(cutoffs.windowOpenedBy), .integer(cutoffs.lastSentBy), .integer(cutoffs.pendingSinceBy)])
+            let tokens = try connection.statement("DELETE FROM step_up_tokens WHERE expires_at <= ?1").run([.integer(cutoffs.tokenExpiredBy)])
+            return PurgeCounts(codes: codes, tokens: tokens)
+        }
+    }
+
+    public func forEachRecord(codes: (CodeRecord) -> Void, tokens: (StepUpTokenRecord) -> Void) throws(StoreError) {
+        try connection.statement(
+            """
+            SELECT code_hash, issued_at, expires_at, attempts, send_count, send_window_start,
+                   last_sent_at, verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms,
+                   phone_hash, purpose
+            FROM otp_codes
+            """
+        ).each { row in
+            guard let phoneHash = row.text(12), let purpose = row.text(13).flatMap(Purpose.init(rawValue:)) else { return }
+            codes(Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose))
+        }
+        try connection.statement(
+            "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at FROM step_up_tokens"
+        ).each { row in tokens(Columns.tokenRecord(row)) }
+    }
+
+    /// The schema version the database is at.
+    public func schemaVersion() throws(StoreError) -> Int {
+        try Schema.version(connection)
+    }
+}
+
+/// Rows of the two record tables as records, for every query that selects their columns in the
+/// order written here (statements are literals: see `SQLiteConnection.statement`).
+private enum Columns {
+    /// `code_hash, issued_at, expires_at, attempts, send_count, send_window_start, last_sent_at,
+    /// verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms`.
+
+    static func codeRecord(_ row: SQLiteStatement.Row, phoneHash: String, purpose: Purpose) -> CodeRecord {
+        CodeRecord(
+            phoneHash: phoneHash, purpose: purpose,
+            codeHash: row.text(0), issuedAt: row.optionalInteger(1),
+            issuedBoot: row.text(10).map { BootClockReading(bootID: $0, milliseconds: row.integer(11)) },
+            expiresAt: row.integer(2),
+            attempts: Int(row.integer(3)), sendCount: Int(row.integer(4)),
+            sendWindowStart: row.optionalInteger(5), lastSentAt: row.optionalInteger(6),
+            verifiedAt: row.optionalInteger(7), pendingCodeHash: row.text(8), pendingSince: row.optionalInteger(9)
+        )
+    }
+
+    /// `user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at`.
+
+    static func tokenRecord(_ row: SQLiteStatement.Row) -> StepUpTokenRecord {
+        StepUpTokenRecord(
+            userID: row.text(0) ?? "", createdAt: row.integer(1), expiresAt: row.integer(2),
+            createdBoot: row.text(3).map { BootClockReading(bootID: $0, milliseconds: row.integer(4)) },
+            usedAt: row.optionalInteger(5)
+        )
+    }
+}
+
+private struct Transaction: OTPStoreTransaction {
+    let connection: SQLiteConnection
+
+    func codeRecord(phoneHash: String, purpose: Purpose) throws(StoreError) -> CodeRecord? {
+        try connection.statement(
+            """
+            SELECT code_hash, issued_at, expires_at, attempts, send_count, send_window_start,
+                   last_sent_at, verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms
+            FROM otp_codes WHERE phone_hash = ?1 AND purpose = ?2
+            """
+        ).first([.text(phoneHash), .text(purpose.rawValue)]) { row in Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose) }
+    }
+
+    func save(_ record: CodeRecord) throws(StoreError) {
+        func optional(_ value: Int64?) -> SQLiteStatement.Value { value.map { .integer($0) } ?? .null }
+        func optional(_ value: String?) -> SQLiteStatement.Value { value.map { .text($0) } ?? .null }
+        try connection.statement(
+            """
+            INSERT INTO otp_codes (phone_hash, purpose, code_hash, issued_at, expires_at, attempts, send_count,
+                                   send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since,
+                                   issued_boot_id, issued_boot_ms)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            ON CONFLICT (phone_hash, purpose) DO UPDATE SET
+                code_hash = excluded.code_hash, issued_at = excluded.issued_at, expires_at = excluded.expires_at,
+                attempts = excluded.attempts, send_count = excluded.send_count,
+                send_window_start = excluded.send_window_start, last_sent_at = excluded.last_sent_at,
+                verified_at = excluded.verified_at, pending_code_hash = excluded.pending_code_hash,
+                pending_since = excluded.pending_since, issued_boot_id = excluded.issued_boot_id,
+                issued_boot_ms = excluded.issued_boot_ms
+            """
+        ).run([
+            .text(record.phoneHash), .text(record.purpose.rawValue), optional(record.codeHash), optional(record.issuedAt),
+            .integer(record.expiresAt), .integer(Int64(record.attempts)), .integer(Int64(record.sendCount)),
+            optional(record.sendWindowStart), optional(record.lastSentAt), optional(record.verifiedAt),
+            optional(record.pendingCodeHash), optional(record.pendingSince),
+            optional(record.issuedBoot?.bootID), optional(record.issuedBoot?.milliseconds),
+        ])
+    }
+
+    func saveVerificationState(_ record: CodeRecord) throws(StoreError) {
+        let changed = try connection.statement(
+            "UPDATE otp_codes SET attempts = ?3, verified_at = ?4 WHERE phone_hash = ?1 AND purpose = ?2"
+        ).run([
+            .text(record.phoneHash), .text(record.purpose.rawValue), .integer(Int64(record.attempts)),
+            record.verifiedAt.map { .integer($0) } ?? .null,
+        ])
+        if changed != 1 { try save(record) }
+    }
+
+    func insertStepUpToken(hash: String, _ token: StepUpTokenRecord) throws(StoreError) {
+        try connection.statement(
+            "INSERT INTO step_up_tokens (token_hash, user_id, created_at, expires_at, created_boot_id, created_boot_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ).run([
+            .text(hash), .text(token.userID), .integer(token.createdAt), .integer(token.expiresAt),
+            token.createdBoot.map { .text($0.bootID) } ?? .null, token.createdBoot.map { .integer($0.milliseconds) } ?? .null,
+        ])
+    }
+
+    func markPhoneVerified(userID: String?, phone: PhoneNumber, at now: UnixTime) throws(StoreError) {
+        if let userID {
+            try connection.statement(
+                """
+                INSERT INTO users (user_id, phone_e164, phone_verified, phone_verified_at) VALUES (?1, ?2, 1, ?3)
+                ON CONFLICT (user_id) DO UPDATE SET
+                    phone_e164 = excluded.phone_e164, phone_verified = 1, phone_verified_at = excluded.phone_verified_at
+                """
+            ).run([.text(userID), .text(phone.e164), .integer(now)])
+        }
+        try connection.statement(
+            "UPDATE notification_preferences SET sms_phone_verified = 1 WHERE sms_phone_number = ?1"
+        ).run([.text(phone.e164)])
+    }
+}

@@ -1,0 +1,52 @@
+import Logging
+import OTPLogic
+import OTPSMS
+import OTPSQLite
+import OTPSystem
+
+/// The composition root: builds one worker's objects from the configuration — its own database
+/// connection, its own SMS sender (with its own libcurl handle), the system clocks and random
+/// source — and the service and handler over them.
+enum WorkerComponents {
+    static func makeHandler(
+        configuration: Configuration, smsLimit: SMSInFlightLimit, logger: Logger, metricsExposition: (@Sendable () -> String)? = nil
+    ) throws(StoreError) -> APIHandler {
+        APIHandler(
+            service: try makeService(configuration: configuration, smsLimit: smsLimit, logger: logger),
+            logger: logger, metricsExposition: metricsExposition
+        )
+    }
+
+    static func makeService(configuration: Configuration, smsLimit: SMSInFlightLimit, logger: Logger) throws(StoreError) -> OTPService {
+        OTPService(
+            rules: configuration.rules,
+            templates: configuration.templates,
+            hasher: SecretHasher(pepper: configuration.pepper),
+            store: try openStore(configuration),
+            sender: BoundedSMSSender(makeSender(configuration: configuration.sms, logger: logger), limit: smsLimit),
+            clock: SystemClock(),
+            generator: SecretGenerator(random: SystemRandomNumberGenerator()),
+            logger: logger
+        )
+    }
+
+    /// The database, opened and migrated.
+    static func openStore(_ configuration: Configuration) throws(StoreError) -> SQLiteOTPStore {
+        try SQLiteOTPStore(configuration: configuration.database, clock: SystemClock())
+    }
+
+    static func makeSender(configuration: SMSConfiguration, logger: Logger) -> any SMSSender {
+        switch configuration.provider {
+        case .file(let path):
+            return FileSMSSender(path: path)
+        case .twilio(let twilio):
+            return TwilioSMSSender(
+                configuration: twilio,
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                totalTimeoutSeconds: configuration.totalTimeoutSeconds,
+                clock: SystemClock(),
+                logger: logger
+            )
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// SplitMix64: a small deterministic generator, for reproducible codes and tokens.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Returns the same word every time (0 gives the smallest value of any range).
+public struct ConstantRandom: RandomNumberGenerator, Sendable {
+    public let value: UInt64
+
+    public init(value: UInt64) { self.value = value }
+
+    public func next() -> UInt64 { value }
+}
