@@ -6,7 +6,7 @@ import OTPSQLite
 import OTPSystem
 
 /// Loads the configuration for an admin command, printing every problem on failure.
-private func loadConfiguration() throws -> Configuration {
+func loadConfiguration() throws -> Configuration {
     do {
         return try Configuration.load(from: ProcessEnvironment.current())
     } catch {
@@ -15,7 +15,7 @@ private func loadConfiguration() throws -> Configuration {
     }
 }
 
-private func openStore(_ configuration: Configuration) throws -> SQLiteOTPStore {
+func openStore(_ configuration: Configuration) throws -> SQLiteOTPStore {
     do {
         return try WorkerComponents.openStore(configuration)
     } catch {
@@ -24,7 +24,7 @@ private func openStore(_ configuration: Configuration) throws -> SQLiteOTPStore 
     }
 }
 
-private func say(_ line: String) {
+func say(_ line: String) {
     let bytes = Array((line + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
 }
