@@ -198,3 +198,24 @@ struct PurgeTests {
         #expect(try h.rows("SELECT count(*) FROM step_up_tokens") == [["0"]])
     }
 }
+
+@Suite("Opening the store on an injected clock")
+struct StoreOpeningClockTests {
+    @Test func walSwitchRetriesOnTheInjectedClockAndGivesUpAtTheBusyTimeout() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("shared.sqlite3")
+        try SQLiteFile.execute(path, "CREATE TABLE app_data (x INTEGER);")
+        let clock = FixedClock()
+        try SQLiteFile.whileWriteLocked(path) {
+            #expect {
+                _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 200), clock: clock)
+            } throws: { error in
+                (error as? StoreError)?.kind == .busy
+            }
+        }
+        // 10 ms at a time on the test's clock: the whole busy timeout passed without real waiting.
+        #expect(clock.sleeps.count == 20)
+        #expect(clock.sleeps.allSatisfy { $0 == 10 })
+    }
+}
