@@ -37,29 +37,27 @@ public final class SQLiteOTPStore: OTPStore {
         }
     }
 
-    public func consumeStepUpToken(hash: String, userID: String, at now: UnixTime) throws(StoreError) -> StepUpTokenRecord? {
-        // One statement: the check for an unused token of this user and its consumption cannot be
-        // separated by another request. The row comes back as it was before (used_at was NULL).
-        let statement = try connection.statement(
-            """
-            UPDATE step_up_tokens SET used_at = ?1 WHERE token_hash = ?2 AND user_id = ?3 AND used_at IS NULL
-            RETURNING created_at, expires_at, created_boot_id, created_boot_ms
-            """
-        )
-        return try writerLock.withLock { () throws(StoreError) -> StepUpTokenRecord? in
-            try statement.first([.integer(now), .text(hash), .text(userID)]) { row in
-                StepUpTokenRecord(
-                    userID: userID, createdAt: row.integer(0), expiresAt: row.integer(1),
-                    createdBoot: row.text(2).map { BootClockReading(bootID: $0, milliseconds: row.integer(3)) }
-                )
-            }
+    public func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
+        // Autocommit: one statement needs no transaction around it.
+        try writerLock.withLock { () throws(StoreError) -> Bool in
+            try Transaction(connection: connection).consumeStepUpToken(hash: hash, userID: userID, action: action, within: bounds)
         }
     }
 
     public func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
-        try connection.statement(
-            "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at FROM step_up_tokens WHERE token_hash = ?1"
-        ).first([.text(hash)], Columns.tokenRecord)
+        try Transaction(connection: connection).stepUpToken(hash: hash)
+    }
+
+    public func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {
+        try Transaction(connection: connection).verifiedPhone(userID: userID)
+    }
+
+    public func resetPhone(userID: String) throws(StoreError) -> Bool {
+        try writerLock.withLock { () throws(StoreError) -> Bool in
+            try connection.statement(
+                "UPDATE users SET phone_e164 = NULL, phone_verified = 0, phone_verified_at = NULL WHERE user_id = ?1 AND phone_verified = 1"
+            ).run([.text(userID)]) == 1
+        }
     }
 
     public func ping() throws(StoreError) {
@@ -84,15 +82,15 @@ public final class SQLiteOTPStore: OTPStore {
             """
             SELECT code_hash, issued_at, expires_at, attempts, send_count, send_window_start,
                    last_sent_at, verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms,
-                   phone_hash, purpose
+                   action, pending_action, phone_hash, purpose, owner
             FROM otp_codes
             """
         ).each { row in
-            guard let phoneHash = row.text(12), let purpose = row.text(13).flatMap(Purpose.init(rawValue:)) else { return }
-            codes(Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose))
+            guard let phoneHash = row.text(14), let purpose = row.text(15).flatMap(Purpose.init(rawValue:)) else { return }
+            codes(Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose, owner: row.text(16) ?? ""))
         }
         try connection.statement(
-            "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at FROM step_up_tokens"
+            "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at, action FROM step_up_tokens"
         ).each { row in tokens(Columns.tokenRecord(row)) }
     }
 
@@ -106,25 +104,24 @@ public final class SQLiteOTPStore: OTPStore {
 /// order written here (statements are literals: see `SQLiteConnection.statement`).
 private enum Columns {
     /// `code_hash, issued_at, expires_at, attempts, send_count, send_window_start, last_sent_at,
-    /// verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms`.
-
-    static func codeRecord(_ row: SQLiteStatement.Row, phoneHash: String, purpose: Purpose) -> CodeRecord {
+    /// verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms, action, pending_action`.
+    static func codeRecord(_ row: SQLiteStatement.Row, phoneHash: String, purpose: Purpose, owner: String) -> CodeRecord {
         CodeRecord(
-            phoneHash: phoneHash, purpose: purpose,
+            phoneHash: phoneHash, purpose: purpose, owner: owner, action: row.text(12),
             codeHash: row.text(0), issuedAt: row.optionalInteger(1),
             issuedBoot: row.text(10).map { BootClockReading(bootID: $0, milliseconds: row.integer(11)) },
             expiresAt: row.integer(2),
             attempts: Int(row.integer(3)), sendCount: Int(row.integer(4)),
             sendWindowStart: row.optionalInteger(5), lastSentAt: row.optionalInteger(6),
-            verifiedAt: row.optionalInteger(7), pendingCodeHash: row.text(8), pendingSince: row.optionalInteger(9)
+            verifiedAt: row.optionalInteger(7), pendingCodeHash: row.text(8), pendingSince: row.optionalInteger(9),
+            pendingAction: row.text(13)
         )
     }
 
-    /// `user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at`.
-
+    /// `user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at, action`.
     static func tokenRecord(_ row: SQLiteStatement.Row) -> StepUpTokenRecord {
         StepUpTokenRecord(
-            userID: row.text(0) ?? "", createdAt: row.integer(1), expiresAt: row.integer(2),
+            userID: row.text(0) ?? "", action: row.text(6), createdAt: row.integer(1), expiresAt: row.integer(2),
             createdBoot: row.text(3).map { BootClockReading(bootID: $0, milliseconds: row.integer(4)) },
             usedAt: row.optionalInteger(5)
         )
@@ -134,14 +131,17 @@ private enum Columns {
 private struct Transaction: OTPStoreTransaction {
     let connection: SQLiteConnection
 
-    func codeRecord(phoneHash: String, purpose: Purpose) throws(StoreError) -> CodeRecord? {
+    func codeRecord(phoneHash: String, purpose: Purpose, owner: String) throws(StoreError) -> CodeRecord? {
         try connection.statement(
             """
             SELECT code_hash, issued_at, expires_at, attempts, send_count, send_window_start,
-                   last_sent_at, verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms
-            FROM otp_codes WHERE phone_hash = ?1 AND purpose = ?2
+                   last_sent_at, verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms,
+                   action, pending_action
+            FROM otp_codes WHERE phone_hash = ?1 AND purpose = ?2 AND owner = ?3
             """
-        ).first([.text(phoneHash), .text(purpose.rawValue)]) { row in Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose) }
+        ).first([.text(phoneHash), .text(purpose.rawValue), .text(owner)]) { row in
+            Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose, owner: owner)
+        }
     }
 
     func save(_ record: CodeRecord) throws(StoreError) {
@@ -151,15 +151,15 @@ private struct Transaction: OTPStoreTransaction {
             """
             INSERT INTO otp_codes (phone_hash, purpose, code_hash, issued_at, expires_at, attempts, send_count,
                                    send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since,
-                                   issued_boot_id, issued_boot_ms)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-            ON CONFLICT (phone_hash, purpose) DO UPDATE SET
+                                   issued_boot_id, issued_boot_ms, owner, action, pending_action)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+            ON CONFLICT (phone_hash, purpose, owner) DO UPDATE SET
                 code_hash = excluded.code_hash, issued_at = excluded.issued_at, expires_at = excluded.expires_at,
                 attempts = excluded.attempts, send_count = excluded.send_count,
                 send_window_start = excluded.send_window_start, last_sent_at = excluded.last_sent_at,
                 verified_at = excluded.verified_at, pending_code_hash = excluded.pending_code_hash,
                 pending_since = excluded.pending_since, issued_boot_id = excluded.issued_boot_id,
-                issued_boot_ms = excluded.issued_boot_ms
+                issued_boot_ms = excluded.issued_boot_ms, action = excluded.action, pending_action = excluded.pending_action
             """
         ).run([
             .text(record.phoneHash), .text(record.purpose.rawValue), optional(record.codeHash), optional(record.issuedAt),
@@ -167,26 +167,58 @@ private struct Transaction: OTPStoreTransaction {
             optional(record.sendWindowStart), optional(record.lastSentAt), optional(record.verifiedAt),
             optional(record.pendingCodeHash), optional(record.pendingSince),
             optional(record.issuedBoot?.bootID), optional(record.issuedBoot?.milliseconds),
+            .text(record.owner), optional(record.action), optional(record.pendingAction),
         ])
     }
 
     func saveVerificationState(_ record: CodeRecord) throws(StoreError) {
         let changed = try connection.statement(
-            "UPDATE otp_codes SET attempts = ?3, verified_at = ?4 WHERE phone_hash = ?1 AND purpose = ?2"
+            "UPDATE otp_codes SET attempts = ?3, verified_at = ?4 WHERE phone_hash = ?1 AND purpose = ?2 AND owner = ?5"
         ).run([
             .text(record.phoneHash), .text(record.purpose.rawValue), .integer(Int64(record.attempts)),
-            record.verifiedAt.map { .integer($0) } ?? .null,
+            record.verifiedAt.map { .integer($0) } ?? .null, .text(record.owner),
         ])
         if changed != 1 { try save(record) }
     }
 
     func insertStepUpToken(hash: String, _ token: StepUpTokenRecord) throws(StoreError) {
         try connection.statement(
-            "INSERT INTO step_up_tokens (token_hash, user_id, created_at, expires_at, created_boot_id, created_boot_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            """
+            INSERT INTO step_up_tokens (token_hash, user_id, created_at, expires_at, created_boot_id, created_boot_ms, action)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            """
         ).run([
             .text(hash), .text(token.userID), .integer(token.createdAt), .integer(token.expiresAt),
             token.createdBoot.map { .text($0.bootID) } ?? .null, token.createdBoot.map { .integer($0.milliseconds) } ?? .null,
+            token.action.map { .text($0) } ?? .null,
         ])
+    }
+
+    func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
+        // One statement: the check for an unused token of this user and action within the policy's
+        // bounds and its consumption cannot be separated by another request.
+        try connection.statement(
+            """
+            UPDATE step_up_tokens SET used_at = ?1
+            WHERE token_hash = ?2 AND user_id = ?3 AND action IS ?4 AND used_at IS NULL AND created_at <= ?1 AND expires_at > ?1
+              AND (?5 IS NULL OR created_boot_id IS NOT ?5 OR (created_boot_ms > ?6 AND created_boot_ms <= ?7))
+            """
+        ).run([
+            .integer(bounds.now), .text(hash), .text(userID), action.map { .text($0) } ?? .null,
+            bounds.bootID.map { .text($0) } ?? .null, .integer(bounds.bootCreatedAfter), .integer(bounds.bootCreatedBy),
+        ]) == 1
+    }
+
+    func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
+        try connection.statement(
+            "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at, action FROM step_up_tokens WHERE token_hash = ?1"
+        ).first([.text(hash)], Columns.tokenRecord)
+    }
+
+    func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {
+        try connection.statement(
+            "SELECT phone_e164 FROM users WHERE user_id = ?1 AND phone_verified = 1"
+        ).first([.text(userID)]) { row in row.text(0).flatMap(PhoneNumber.init) } ?? nil
     }
 
     func markPhoneVerified(userID: String?, phone: PhoneNumber, at now: UnixTime) throws(StoreError) {

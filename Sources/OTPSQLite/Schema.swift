@@ -52,6 +52,44 @@ enum Schema {
         ALTER TABLE step_up_tokens ADD COLUMN created_boot_id TEXT;
         ALTER TABLE step_up_tokens ADD COLUMN created_boot_ms INTEGER;
         """,
+        // 3: step-up bound to the account owner and one action. A step_up code belongs to a user
+        // (`owner`, part of the key, so its counters are per user and phone) and approves one
+        // action. Codes of version 2 keep owner '' and are never found by a version 3 step_up
+        // verify (refused safely: the user asks for a new code); their tokens keep working, with
+        // no action, until they expire.
+        """
+        CREATE TABLE otp_codes_v3 (
+            phone_hash TEXT NOT NULL,
+            purpose TEXT NOT NULL CHECK (purpose IN ('verify_phone', 'step_up')),
+            owner TEXT NOT NULL DEFAULT '',
+            action TEXT,
+            code_hash TEXT,
+            issued_at INTEGER,
+            expires_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            send_count INTEGER NOT NULL DEFAULT 0 CHECK (send_count >= 0),
+            send_window_start INTEGER,
+            last_sent_at INTEGER,
+            verified_at INTEGER,
+            pending_code_hash TEXT,
+            pending_since INTEGER,
+            pending_action TEXT,
+            issued_boot_id TEXT,
+            issued_boot_ms INTEGER,
+            PRIMARY KEY (phone_hash, purpose, owner)
+        ) WITHOUT ROWID;
+        INSERT INTO otp_codes_v3 (phone_hash, purpose, code_hash, issued_at, expires_at, attempts, send_count,
+                                  send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since,
+                                  issued_boot_id, issued_boot_ms)
+            SELECT phone_hash, purpose, code_hash, issued_at, expires_at, attempts, send_count,
+                   send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since,
+                   issued_boot_id, issued_boot_ms
+            FROM otp_codes;
+        DROP TABLE otp_codes;
+        ALTER TABLE otp_codes_v3 RENAME TO otp_codes;
+        CREATE INDEX otp_codes_expires_at ON otp_codes (expires_at);
+        ALTER TABLE step_up_tokens ADD COLUMN action TEXT;
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

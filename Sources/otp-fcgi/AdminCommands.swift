@@ -8,7 +8,7 @@ import OTPSystem
 /// Loads the configuration for an admin command, printing every problem on failure.
 func loadConfiguration() throws -> Configuration {
     do {
-        return try Configuration.load(from: ProcessEnvironment.current())
+        return try Configuration.load(from: ProcessEnvironment.current(), readFile: TextFile.read)
     } catch {
         StartupFailure.report("otp-fcgi: \(error.description)")
         throw ExitCode(78)
@@ -45,7 +45,7 @@ struct CheckConfig: ParsableCommand {
         var notes: [String] = []
         var configuration: Configuration?
         do {
-            configuration = try Configuration.load(from: ProcessEnvironment.current())
+            configuration = try Configuration.load(from: ProcessEnvironment.current(), readFile: TextFile.read)
         } catch {
             problems += error.problems
         }
@@ -123,5 +123,39 @@ struct Stats: ParsableCommand {
         }
         say("step-up tokens live: \(statistics.liveTokens) (used \(statistics.usedLiveTokens))")
         say("SMS sent in the last hour: \(statistics.sendsLastHour)")
+    }
+}
+
+struct ResetPhone: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reset-phone",
+        abstract: "Forget USER's verified phone (a support desk's answer to a lost phone); logged as an audit event.",
+        discussion: """
+            The user then verifies a new phone with verify_phone, which needs no step-up while the
+            account has no verified phone. Check who is asking before you run this: it is the one
+            way around the rule that only the old phone may approve a new one.
+            """
+    )
+
+    @Argument(help: "The principal (REMOTE_USER) whose verified phone to forget.")
+    var user: String
+
+    func run() throws {
+        let configuration = try loadConfiguration()
+        let store = try openStore(configuration)
+        LoggingSystem.bootstrap { _ in KeyValueLogHandler(logLevel: configuration.logLevel) }
+        let logger = Logger(label: "otp-fcgi")
+        let reset: Bool
+        do {
+            reset = try store.resetPhone(userID: user)
+        } catch {
+            StartupFailure.report("otp-fcgi: reset-phone failed: \(error.description)")
+            throw ExitCode(74)
+        }
+        logger.notice("verified phone reset by an operator", metadata: [
+            "event": "audit", "action": "reset_phone", "user": "\(user)", "outcome": "\(reset ? "reset" : "no_verified_phone")",
+            "operator_uid": "\(getuid())",
+        ])
+        say(reset ? "reset the verified phone of \(user)" : "\(user) has no verified phone; nothing changed")
     }
 }

@@ -21,6 +21,7 @@ enum WorkerComponents {
         OTPService(
             rules: configuration.rules,
             templates: configuration.templates,
+            stepUp: configuration.stepUp,
             hasher: SecretHasher(pepper: configuration.pepper),
             store: try openStore(configuration),
             sender: BoundedSMSSender(makeSender(configuration: configuration.sms, logger: logger), limit: smsLimit),

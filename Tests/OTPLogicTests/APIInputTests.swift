@@ -94,7 +94,7 @@ struct APIInputTests {
         try expectRefused(h, h.post("/api/otp/send", json), status: 422, detailContains: "phone_e164")
     }
 
-    @Test(arguments: [(#"{"phone_e164": "+14155550123"}"#, "purpose"), (#"{"purpose": "verify_phone"}"#, "phone_e164"), ("{}", "phone_e164")])
+    @Test(arguments: [(#"{"phone_e164": "+14155550123"}"#, "purpose"), (#"{"purpose": "verify_phone"}"#, "phone_e164"), ("{}", "purpose")])
     func missingFieldIsUnprocessableAndNamed(json: String, field: String) throws {
         let h = try Harness()
         try expectRefused(h, h.post("/api/otp/send", json), status: 422, detailContains: field)

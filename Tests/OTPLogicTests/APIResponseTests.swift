@@ -45,6 +45,7 @@ struct APIResponseTests {
 
     @Test func stepUpVerifyAnswersWithATokenThatPassesTheCheckOnce() throws {
         let h = try Harness()
+        try h.givePhone(to: "alice")
         _ = h.post("/api/otp/send", RequestJSON.send("+14155550123", "step_up"), principal: .user("alice"))
         let response = h.post("/api/otp/verify", RequestJSON.verify(try #require(h.lastCode), "+14155550123", "step_up"), principal: .user("alice"))
         #expect(response.status == 200)
@@ -85,6 +86,7 @@ struct APIResponseTests {
 
     @Test func stepUpVerifyWithoutAUserIsNotAuthenticated() throws {
         let h = try Harness()
+        try h.givePhone(to: "alice")
         try h.send(Fixture.phone, .stepUp, user: "alice")
         let response = h.post("/api/otp/verify", RequestJSON.verify(try #require(h.lastCode), "+14155550123", "step_up"))
         #expect(response.status == 401)

@@ -31,7 +31,7 @@ struct ConcurrencyTests {
                 return
             }
             barrier()
-            let outcome = failure { try service.verify(phone: Fixture.phone, purpose: .verifyPhone, code: wrong, user: nil) }
+            let outcome = failure { try service.verify(CodeRequest(purpose: .verifyPhone, phone: Fixture.phone), code: wrong) }
             outcomes.update { $0.append(outcome) }
         }
         try #require(finished)
@@ -90,7 +90,7 @@ struct ConcurrencyTests {
             }
             barrier()
             var outcome: SendOutcome?
-            let refusal = failure { outcome = try service.send(to: Fixture.phone, purpose: .verifyPhone, user: nil) }
+            let refusal = failure { outcome = try service.send(CodeRequest(purpose: .verifyPhone, phone: Fixture.phone)).outcome }
             outcomes.update { $0.append(outcome.map { "\($0)" } ?? "\(refusal.map { "\($0)" } ?? "nothing")") }
         }
         try #require(finished)

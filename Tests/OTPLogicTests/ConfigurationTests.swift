@@ -76,8 +76,9 @@ struct ConfigurationTests {
             "OTP_MAX_SENDS_PER_HOUR": "7", "STEP_UP_TOKEN_TTL_SECONDS": "120", "OTP_DB_PATH": "/srv/otp/db.sqlite3",
             "OTP_DB_BUSY_TIMEOUT_MS": "750", "OTP_DB_SYNCHRONOUS": "normal", "OTP_SMS_CONNECT_TIMEOUT_SECONDS": "3",
             "OTP_SMS_TIMEOUT_SECONDS": "20", "TWILIO_API_BASE": "http://127.0.0.1:8080", "OTP_LOG_LEVEL": "debug",
-            "OTP_SMS_TEMPLATE_VERIFY_PHONE": "V {code} {minutes}", "OTP_SMS_TEMPLATE_STEP_UP": "S {code}",
-        ]))
+            "OTP_SMS_TEMPLATE_VERIFY_PHONE": "V {code} {minutes}", "OTP_SMS_TEMPLATE_STEP_UP": "S {code} {action}",
+            "OTP_STEP_UP_ACTIONS_FILE": "/etc/otp-fcgi/actions", "OTP_DELEGATE_PRINCIPALS": "voice-agent, call-centre",
+        ]), readFile: { path in path == "/etc/otp-fcgi/actions" ? "cancel = \"cancel your appointment\"\n" : nil })
         let rules = configuration.rules
         #expect(rules.codeLength == 8)
         #expect(rules.codeTTLSeconds == 90)
@@ -100,7 +101,10 @@ struct ConfigurationTests {
         #expect(twilio.apiBase == "http://127.0.0.1:8080")
         #expect(twilio.messagesURL == "http://127.0.0.1:8080/2010-04-01/Accounts/\(Environment.accountSID)/Messages.json")
         #expect(configuration.templates.verifyPhone.render(code: "12345678", minutes: 2) == "V 12345678 2")
-        #expect(configuration.templates.stepUp.render(code: "12345678", minutes: 2) == "S 12345678")
+        #expect(configuration.templates.stepUp.render(code: "12345678", minutes: 2, action: "x") == "S 12345678 x")
+        #expect(configuration.stepUp.actions.names == ["cancel", "change-phone"])
+        #expect(configuration.stepUp.actions.text(for: "cancel") == "cancel your appointment")
+        #expect(configuration.stepUp.delegates == ["voice-agent", "call-centre"])
         #expect(configuration.logLevel == .debug)
     }
 

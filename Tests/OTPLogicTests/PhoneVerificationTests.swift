@@ -17,13 +17,14 @@ struct PhoneVerificationTests {
         #expect(rows == [["alice", "+14155550123", "1", String(Fixture.start + 30)]])
     }
 
-    @Test func secondVerificationWithAnotherPhoneUpdatesTheUsersRow() throws {
+    @Test func secondVerificationWithAnotherPhoneAndAChangePhoneTokenUpdatesTheUsersRow() throws {
         let h = try Harness()
         try h.send(Fixture.phone)
         try h.verify(try #require(h.lastCode), Fixture.phone, user: "alice")
         h.clock.advance(by: 1000)
+        let token = try h.stepUpToken(user: "alice", action: StepUpActions.changePhone)
         try h.send(Fixture.otherPhone)
-        try h.verify(try #require(h.lastCode), Fixture.otherPhone, user: "alice")
+        try h.verify(try #require(h.lastCode), Fixture.otherPhone, user: "alice", stepUpToken: token)
         let rows = try h.rows("SELECT user_id, phone_e164, phone_verified, phone_verified_at FROM users")
         #expect(rows == [["alice", "+447700900123", "1", String(Fixture.start + 1000)]])
     }
@@ -42,10 +43,13 @@ struct PhoneVerificationTests {
         #expect(try h.rows("SELECT count(*) FROM users") == [["0"]])
     }
 
-    @Test func stepUpVerificationWritesNoUsersRow() throws {
+    @Test func stepUpVerificationChangesNoUsersRow() throws {
         let h = try Harness()
+        try h.givePhone(to: "alice")
+        let before = try h.rows("SELECT * FROM users")
+        h.clock.advance(by: 100)
         _ = try h.stepUpToken(user: "alice")
-        #expect(try h.rows("SELECT count(*) FROM users") == [["0"]])
+        #expect(try h.rows("SELECT * FROM users") == before)
     }
 
     @Test(arguments: [nil, "alice"] as [String?])
@@ -83,6 +87,8 @@ struct SecretsAtRestTests {
         try h.send(Fixture.phone, .verifyPhone)
         let second = try #require(h.lastCode)
         try h.verify(second)
+        // alice's phone on record (a raw phone in users, as the SPEC has it) is not the one scanned for.
+        try h.givePhone(Fixture.otherPhone, to: "alice")
         _ = try h.stepUpToken(user: "alice")
         let third = try #require(h.lastCode)
         h.clock.advance(by: 60)

@@ -20,12 +20,28 @@ struct MessageTemplateTests {
 
     @Test(arguments: ["", "no placeholder", "{minutes} only"])
     func templateWithoutCodeIsRefused(source: String) {
-        #expect(throws: TemplateError.missingCode) { try MessageTemplate(parsing: source) }
+        #expect(throws: TemplateError.missing(.code)) { try MessageTemplate(parsing: source) }
     }
 
     @Test(arguments: [("{code} {user}", "user"), ("{Code}", "Code"), ("{code} {}", ""), ("{ code }", " code ")])
     func unknownPlaceholderIsRefusedAndNamed(source: String, name: String) {
-        #expect(throws: TemplateError.unknownPlaceholder(name)) { try MessageTemplate(parsing: source) }
+        #expect(throws: TemplateError.unknownPlaceholder(name, allowed: [.code, .minutes, .action])) { try MessageTemplate(parsing: source) }
+    }
+
+    @Test func placeholderOutsideTheAllowedOnesIsRefused() {
+        #expect(throws: TemplateError.unknownPlaceholder("action", allowed: [.code, .minutes])) {
+            try MessageTemplate(parsing: "{code} to {action}", allowed: [.code, .minutes])
+        }
+    }
+
+    @Test func requiredPlaceholderMustBeThere() {
+        #expect(throws: TemplateError.missing(.action)) { try MessageTemplate(parsing: "{code}", required: [.action]) }
+    }
+
+    @Test func actionTextFillsTheActionPlaceholder() throws {
+        let template = try MessageTemplate(parsing: "{code} is your code to {action}.")
+        #expect(template.render(code: "042917", minutes: 10, action: "cancel your appointment") == "042917 is your code to cancel your appointment.")
+        #expect(template.render(code: "042917", minutes: 10) == "042917 is your code to confirm a sensitive action on your account.")
     }
 
     @Test(arguments: ["{code", "{code} }", "} {code}", "{code}}", "{code} {"])

@@ -20,6 +20,7 @@ struct SendRulesTests {
 
     @Test func stepUpSendUsesTheStepUpText() throws {
         let h = try Harness(rules: .with { $0.codeTTLSeconds = 90 }, random: ConstantRandom(value: 783_986_623_132_655))
+        try h.givePhone(to: "alice")
         #expect(try h.send(Fixture.phone, .stepUp, user: "alice") == .sent)
         let messages = h.sender.delivered
         try #require(messages.count == 1)
@@ -123,6 +124,7 @@ struct SendRulesTests {
 
     @Test func verifyPhoneCodeDoesNotVerifyStepUp() throws {
         let h = try Harness()
+        try h.givePhone(to: "alice")
         try h.send(Fixture.phone, .verifyPhone)
         let code = try #require(h.lastCode)
         #expect(failure { try h.verify(code, Fixture.phone, .stepUp, user: "alice") } == .invalidOrExpiredCode)
@@ -131,6 +133,7 @@ struct SendRulesTests {
 
     @Test func purposesHaveSeparateCountersAndCooldowns() throws {
         let h = try Harness(rules: .with { $0.maxAttempts = 3 })
+        try h.givePhone(to: "alice")
         try h.send(Fixture.phone, .verifyPhone)
         let phoneCode = try #require(h.lastCode)
         for _ in 0..<3 { _ = failure { try h.verify(h.wrongCode(for: phoneCode)) } }

@@ -72,3 +72,36 @@ struct StepUpTokenPolicyTests {
         #expect(policy.refusal(of: token { $0.createdBoot = nil }, userID: "alice", at: StepUpTokenPolicyTests.now + 299, boot: later(900)) == nil)
     }
 }
+
+/// The lifetime rule has one definition: `refusal` in Swift, and the bounds a store applies in its
+/// one conditional write. Both must say the same for every edge.
+@Suite("Step-up token bounds")
+struct StepUpTokenBoundsTests {
+    static let now: UnixTime = 1_800_000_000
+    let policy = StepUpTokenPolicy(rules: .with { $0.stepUpTokenTTLSeconds = 300 })
+
+    /// Tokens and readings around every edge: wall clock before, at and after creation and
+    /// expiry; boot clock before creation, inside and at the end of the lifetime; other boots.
+    private var cases: [(token: StepUpTokenRecord, now: UnixTime, boot: BootClockReading?)] {
+        var cases: [(StepUpTokenRecord, UnixTime, BootClockReading?)] = []
+        let created = StepUpTokenBoundsTests.now
+        for createdBoot in [nil, BootClockReading(bootID: "a", milliseconds: 1_000_000)] as [BootClockReading?] {
+            let token = policy.mint(for: "alice", at: created, boot: createdBoot)
+            for wall: Int64 in [-1, 0, 1, 299, 300, 301] {
+                for boot in [nil, BootClockReading(bootID: "b", milliseconds: 5)] + [-1, 0, 1, 299_999, 300_000, 300_001].map({
+                    BootClockReading(bootID: "a", milliseconds: 1_000_000 + $0)
+                }) as [BootClockReading?] {
+                    cases.append((token, created + wall, boot))
+                }
+            }
+        }
+        return cases
+    }
+
+    @Test func boundsContainExactlyTheTokensThePolicyAdmits() {
+        for (token, now, boot) in cases {
+            let admits = policy.refusal(of: token, userID: "alice", at: now, boot: boot) == nil
+            #expect(policy.admissionBounds(at: now, boot: boot).contain(token) == admits, "now \(now - StepUpTokenBoundsTests.now), boot \(String(describing: boot))")
+        }
+    }
+}

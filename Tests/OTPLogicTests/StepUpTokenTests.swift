@@ -17,6 +17,7 @@ struct StepUpTokenTests {
 
     @Test func stepUpVerificationWithoutAUserIsRefused() throws {
         let h = try Harness()
+        try h.givePhone(to: "alice")
         try h.send(Fixture.phone, .stepUp, user: "alice")
         let code = try #require(h.lastCode)
         #expect(failure { try h.verify(code, Fixture.phone, .stepUp, user: nil) } == .notAuthenticated)

@@ -25,7 +25,8 @@ final class Harness {
     /// the service sends inside one transaction instead of reserving first.
     init(
         rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates,
-        random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil, immediateSender: Bool = false
+        random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil, immediateSender: Bool = false,
+        stepUp: StepUpConfiguration = Fixture.stepUp
     ) throws {
         directory = try TemporaryDirectory()
         sender.deliversImmediately = immediateSender
@@ -33,7 +34,7 @@ final class Harness {
         self.rules = rules
         store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")), clock: clock)
         service = OTPService(
-            rules: rules, templates: templates, hasher: hasher, store: store, sender: sender, clock: clock,
+            rules: rules, templates: templates, stepUp: stepUp, hasher: hasher, store: store, sender: sender, clock: clock,
             generator: SecretGenerator(random: random), logger: logs.logger()
         )
     }
@@ -53,26 +54,43 @@ final class Harness {
     ) throws -> OTPService {
         let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds), clock: clock)
         return OTPService(
-            rules: rules, templates: Fixture.templates, hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
+            rules: rules, templates: Fixture.templates, stepUp: Fixture.stepUp, hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
             sender: RecordingSMSSender(), clock: clock, generator: SecretGenerator(random: SplitMix64(seed: seed)), logger: logs.logger()
         )
     }
 
     @discardableResult
-    func send(_ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil) throws(OTPError) -> SendOutcome {
-        try service.send(to: phone, purpose: purpose, user: user)
+    func send(
+        _ phone: PhoneNumber? = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil, action: String? = nil,
+        subject: String? = nil
+    ) throws(OTPError) -> SendOutcome {
+        try service.send(CodeRequest(purpose: purpose, phone: phone, principal: user, action: action, subject: subject)).outcome
     }
 
     @discardableResult
-    func verify(_ code: String, _ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil) throws(OTPError) -> VerifyOutcome {
-        try service.verify(phone: phone, purpose: purpose, code: code, user: user)
+    func verify(
+        _ code: String, _ phone: PhoneNumber? = Fixture.phone, _ purpose: Purpose = .verifyPhone, user: String? = nil,
+        action: String? = nil, subject: String? = nil, stepUpToken: String? = nil
+    ) throws(OTPError) -> VerifyOutcome {
+        try service.verify(
+            CodeRequest(purpose: purpose, phone: phone, principal: user, action: action, subject: subject), code: code, stepUpToken: stepUpToken
+        )
     }
 
-    /// Sends a step-up code to alice's phone and verifies it; returns the token.
-    func stepUpToken(user: String = "alice") throws -> String {
-        try send(Fixture.phone, .stepUp, user: user)
+    /// Records `phone` as `user`'s verified phone, straight in the store (as a verify_phone would).
+    func givePhone(_ phone: PhoneNumber = Fixture.phone, to user: String) throws {
+        try store.writeTransaction { transaction throws(StoreError) in
+            try transaction.markPhoneVerified(userID: user, phone: phone, at: clock.now())
+        }
+    }
+
+    /// Sends a step-up code to the user's phone on record (alice's fixture phone when the user has
+    /// none yet) and verifies it; returns the token.
+    func stepUpToken(user: String = "alice", action: String? = nil) throws -> String {
+        if try store.verifiedPhone(userID: user) == nil { try givePhone(to: user) }
+        try send(nil, .stepUp, user: user, action: action)
         let code = try #require(lastCode)
-        guard case .stepUpGranted(let token) = try verify(code, Fixture.phone, .stepUp, user: user) else {
+        guard case .stepUpGranted(let token) = try verify(code, nil, .stepUp, user: user, action: action) else {
             throw SQLiteTestError(message: "step-up verification did not grant a token")
         }
         return token
@@ -139,9 +157,12 @@ extension Harness {
         ))
     }
 
-    /// The step-up check nginx's `auth_request` makes.
-    func stepUpCheck(token: String?, principal: Principal) -> HTTPResponse {
-        handler.respond(to: HTTPRequest(method: "GET", documentURI: "/protected/cancel", endpoint: "step-up-check", principal: principal, stepUpToken: token))
+    /// The step-up check nginx's `auth_request` makes, at a location that names `action`.
+    func stepUpCheck(token: String?, principal: Principal, action: String? = nil, subject: String? = nil) -> HTTPResponse {
+        handler.respond(to: HTTPRequest(
+            method: "GET", documentURI: "/protected/cancel", endpoint: "step-up-check", principal: principal, stepUpToken: token,
+            stepUpAction: action, stepUpSubject: subject
+        ))
     }
 }
 

@@ -21,11 +21,18 @@ enum Fixture {
             stepUp: try! MessageTemplate(parsing: MessageTemplates.defaultStepUp)
         )
     }
+
+    /// Two actions of the operator's, and `agent` may act for others.
+    static let stepUp = StepUpConfiguration(
+        actions: StepUpActions(["cancel-appointment": "cancel your appointment", "change-payout": "change your payout account"]),
+        delegates: ["agent"]
+    )
 }
 
 /// `OTPError` reduced to an `Equatable` value so `#expect` can compare and print it.
 enum Failure: Equatable {
     case notAuthenticated, invalidOrExpiredCode, stepUpDenied, recipientCannotReceiveSMS
+    case notADelegate, unknownAction, noVerifiedPhone, notThePhoneOnRecord, phoneChangeNeedsStepUp
     case storageUnavailable(StoreError.Kind)
     case smsUnavailable(retryAfter: Int)
     /// Something other than an `OTPError`.
@@ -36,6 +43,11 @@ enum Failure: Equatable {
         case .notAuthenticated: self = .notAuthenticated
         case .invalidOrExpiredCode: self = .invalidOrExpiredCode
         case .stepUpDenied: self = .stepUpDenied
+        case .notADelegate: self = .notADelegate
+        case .unknownAction: self = .unknownAction
+        case .noVerifiedPhone: self = .noVerifiedPhone
+        case .notThePhoneOnRecord: self = .notThePhoneOnRecord
+        case .phoneChangeNeedsStepUp: self = .phoneChangeNeedsStepUp
         case .recipientCannotReceiveSMS: self = .recipientCannotReceiveSMS
         case .storageUnavailable(let kind): self = .storageUnavailable(kind)
         case .smsUnavailable(let seconds): self = .smsUnavailable(retryAfter: seconds)
@@ -172,5 +184,12 @@ extension SQLiteOTPStore {
     /// Purges what `RetentionPolicy` says may go at `now`, as `serve` does every minute.
     func purgeExpired(at now: UnixTime, rules: RulesConfiguration) throws(StoreError) -> PurgeCounts {
         try purge(RetentionPolicy(rules: rules).purgeCutoffs(at: now))
+    }
+}
+
+extension OTPService {
+    /// The step-up check at a location without an action, for `user` acting for themselves: the user admitted.
+    func consumeStepUpToken(_ token: String?, user: String?) throws(OTPError) -> String {
+        try consumeStepUpToken(token, principal: user).user
     }
 }

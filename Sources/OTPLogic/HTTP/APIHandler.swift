@@ -44,13 +44,15 @@ public final class APIHandler {
 
     private func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let body = try SendBody(json: jsonBody(of: request))
-        _ = try service.send(to: body.phone, purpose: body.purpose, user: request.principal.userID)
-        return .json(200, #"{"status": "sent"}"#)
+        let receipt = try service.send(body.request(principal: request.principal.userID))
+        guard let hint = receipt.phoneHint else { return .json(200, #"{"status": "sent"}"#) }
+        return .json(200, "{\"status\": \"sent\", \"phone_hint\": \(JSONText.quoted(hint))}")
     }
 
     private func verify(_ request: HTTPRequest) throws -> HTTPResponse {
         let body = try VerifyBody(json: jsonBody(of: request), codeLength: service.rules.codeLength)
-        switch try service.verify(phone: body.phone, purpose: body.purpose, code: body.code, user: request.principal.userID) {
+        let verified = try service.verify(body.request(principal: request.principal.userID), code: body.code, stepUpToken: request.stepUpToken)
+        switch verified {
         case .phoneVerified:
             return .json(200, #"{"status": "verified"}"#)
         case .stepUpGranted(let token):
@@ -59,23 +61,35 @@ public final class APIHandler {
     }
 
     private func stepUpCheck(_ request: HTTPRequest) throws -> HTTPResponse {
-        let user = try service.consumeStepUpToken(request.stepUpToken, user: request.principal.userID)
-        return HTTPResponse(status: 204, headers: [.init("Cache-Control", "no-store"), .init("X-Step-Up-User", user)])
+        let admission = try consume(request)
+        var headers = [HTTPResponse.Header("Cache-Control", "no-store"), .init("X-Step-Up-User", admission.user)]
+        if let delegate = admission.delegate { headers.append(.init("X-Step-Up-Delegate", delegate)) }
+        return HTTPResponse(status: 204, headers: headers)
+    }
+
+    private func consume(_ request: HTTPRequest) throws(OTPError) -> StepUpAdmission {
+        try service.consumeStepUpToken(
+            request.stepUpToken, principal: request.principal.userID, action: request.stepUpAction, subject: request.stepUpSubject
+        )
     }
 
     /// FastCGI Authorizer (§6.3): 200 lets the request through, and each `Variable-NAME` header
     /// becomes a variable the web server passes on; any other status denies. A refusal goes to the
     /// client as it is (lighttpd), so it says what the protected action needs, like the nginx site.
     private func authorize(_ request: HTTPRequest) throws -> HTTPResponse {
-        let user: String
+        let admission: StepUpAdmission
         do {
-            user = try service.consumeStepUpToken(request.stepUpToken, user: request.principal.userID)
-        } catch .stepUpDenied {
-            return ErrorResponses.stepUpRequiredResponse
+            admission = try consume(request)
+        } catch .stepUpDenied(let action) {
+            return ErrorResponses.stepUpRequired(action: action)
         }
-        return HTTPResponse(status: 200, headers: [
-            .init("Cache-Control", "no-store"), .init("Variable-STEP_UP_USER", user), .init("X-Step-Up-User", user),
-        ])
+        var headers: [HTTPResponse.Header] = [
+            .init("Cache-Control", "no-store"), .init("Variable-STEP_UP_USER", admission.user), .init("X-Step-Up-User", admission.user),
+        ]
+        if let delegate = admission.delegate {
+            headers += [.init("Variable-STEP_UP_DELEGATE", delegate), .init("X-Step-Up-Delegate", delegate)]
+        }
+        return HTTPResponse(status: 200, headers: headers)
     }
 
     private func metrics(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {

@@ -11,6 +11,8 @@ extension HTTPRequest {
             body: body,
             principal: Principal(remoteUserValues: remoteUserValues),
             stepUpToken: parameter("HTTP_X_STEP_UP_TOKEN"),
+            stepUpAction: parameter("OTP_STEP_UP_ACTION").flatMap { $0.isEmpty ? nil : $0 },
+            stepUpSubject: parameter("HTTP_X_STEP_UP_SUBJECT").flatMap { $0.isEmpty ? nil : $0 },
             remoteAddress: parameter("REMOTE_ADDR")
         )
     }

@@ -37,10 +37,25 @@ public enum ErrorResponses {
         }
     }
 
+    static let phoneChangeNeedsStepUp = "Changing the verified phone needs a step-up with the current phone"
+
+    /// What to do next (RFC 9470 style): a step-up, for `action` when the location names one.
+    static func challenge(action: String?) -> HTTPResponse.Header {
+        .init("WWW-Authenticate", action.map { "OTP-Step-Up action=\"\($0)\"" } ?? "OTP-Step-Up")
+    }
+
+    /// `{"detail": …, "step_up": "required", "action": …}` with the challenge.
+    static func stepUpChallenge(_ status: Int, _ detail: String, action: String?) -> HTTPResponse {
+        let actionMember = action.map { ", \"action\": \(JSONText.quoted($0))" } ?? ""
+        return .json(
+            status, "{\"detail\": \(JSONText.quoted(detail)), \"step_up\": \"required\"\(actionMember)}", headers: [challenge(action: action)]
+        )
+    }
+
     /// The Authorizer role's refusal: the web server hands it to the client unchanged.
-    static let stepUpRequiredResponse = HTTPResponse.json(
-        401, "{\"detail\": \(JSONText.quoted(stepUpRequired)), \"step_up\": \"required\"}"
-    )
+    static func stepUpRequired(action: String?) -> HTTPResponse {
+        stepUpChallenge(401, stepUpRequired, action: action)
+    }
 
     public static func response(for error: OTPError) -> HTTPResponse {
         switch error {
@@ -48,8 +63,18 @@ public enum ErrorResponses {
             .detail(401, notAuthenticated)
         case .invalidOrExpiredCode:
             .detail(400, invalidOrExpiredCode)
-        case .stepUpDenied:
-            .detail(401, stepUpDenied)
+        case .stepUpDenied(let action):
+            .detail(401, stepUpDenied, headers: [challenge(action: action)])
+        case .notADelegate:
+            .detail(403, "Only a delegate principal may act for a subject")
+        case .unknownAction:
+            .detail(422, "Field action is not a step-up action of this site")
+        case .noVerifiedPhone:
+            .detail(409, "This account has no verified phone")
+        case .notThePhoneOnRecord:
+            .detail(422, "phone_e164 is not the verified phone of this account")
+        case .phoneChangeNeedsStepUp:
+            stepUpChallenge(403, phoneChangeNeedsStepUp, action: StepUpActions.changePhone)
         case .storageUnavailable:
             storageUnavailable
         case .smsUnavailable(let retryAfter):

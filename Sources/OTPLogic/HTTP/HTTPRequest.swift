@@ -29,14 +29,18 @@ public struct HTTPRequest: Sendable {
     public var contentType: String?
     public var body: Body
     public var principal: Principal
-    /// `HTTP_X_STEP_UP_TOKEN`.
+    /// `HTTP_X_STEP_UP_TOKEN`: the token the check consumes, or a `change-phone` token on verify.
     public var stepUpToken: String?
+    /// `OTP_STEP_UP_ACTION`: the action the protected location needs (set by the web server).
+    public var stepUpAction: String?
+    /// `HTTP_X_STEP_UP_SUBJECT`: on the check, the user a delegate acts for.
+    public var stepUpSubject: String?
     public var remoteAddress: String?
 
     public init(
         role: Role = .responder, method: String, documentURI: String, endpoint: String? = nil, contentType: String? = nil,
         body: Body = .complete([]), principal: Principal = .anonymous, stepUpToken: String? = nil,
-        remoteAddress: String? = nil
+        stepUpAction: String? = nil, stepUpSubject: String? = nil, remoteAddress: String? = nil
     ) {
         self.role = role
         self.method = method
@@ -46,6 +50,8 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.principal = principal
         self.stepUpToken = stepUpToken
+        self.stepUpAction = stepUpAction
+        self.stepUpSubject = stepUpSubject
         self.remoteAddress = remoteAddress
     }
 }

@@ -1,43 +1,64 @@
 /// The body of `POST …/send`.
 public struct SendBody: Sendable, Equatable {
-    public var phone: PhoneNumber
+    public var phone: PhoneNumber?
     public var purpose: Purpose
+    public var action: String?
+    public var subject: String?
 
-    static let fields = ["phone_e164", "purpose"]
+    /// Every field it may have, in the order the refusal of an unknown one lists them.
+    public static let fields = ["phone_e164", "purpose", "action", "subject"]
 
-    public init(phone: PhoneNumber, purpose: Purpose) {
+    public init(phone: PhoneNumber?, purpose: Purpose, action: String? = nil, subject: String? = nil) {
         self.phone = phone
         self.purpose = purpose
+        self.action = action
+        self.subject = subject
     }
 
     public init(json bytes: [UInt8]) throws(RequestError) {
-        let fields = try BodyFields(json: bytes, allowed: SendBody.fields)
-        phone = try fields.phone()
+        let fields = try BodyFields(json: bytes, allowed: SendBody.fields, required: ["purpose"])
         purpose = try fields.purpose()
+        phone = try fields.phone(required: purpose == .verifyPhone)
+        (action, subject) = try fields.stepUpBinding(for: purpose)
+    }
+
+    /// The service's view of it, for `principal`.
+    public func request(principal: String?) -> CodeRequest {
+        CodeRequest(purpose: purpose, phone: phone, principal: principal, action: action, subject: subject)
     }
 }
 
 /// The body of `POST …/verify`.
 public struct VerifyBody: Sendable, Equatable {
-    public var phone: PhoneNumber
+    public var phone: PhoneNumber?
     public var purpose: Purpose
     public var code: String
+    public var action: String?
+    public var subject: String?
 
-    static let fields = ["phone_e164", "purpose", "code"]
+    /// Every field it may have, in the order the refusal of an unknown one lists them.
+    public static let fields = ["phone_e164", "purpose", "code", "action", "subject"]
 
     public init(json bytes: [UInt8], codeLength: Int) throws(RequestError) {
-        let fields = try BodyFields(json: bytes, allowed: VerifyBody.fields)
-        phone = try fields.phone()
+        let fields = try BodyFields(json: bytes, allowed: VerifyBody.fields, required: ["purpose", "code"])
         purpose = try fields.purpose()
+        phone = try fields.phone(required: purpose == .verifyPhone)
         code = try fields.code(length: codeLength)
+        (action, subject) = try fields.stepUpBinding(for: purpose)
+    }
+
+    /// The service's view of it, for `principal`.
+    public func request(principal: String?) -> CodeRequest {
+        CodeRequest(purpose: purpose, phone: phone, principal: principal, action: action, subject: subject)
     }
 }
 
-/// The string fields of a strict body: every allowed field present once, nothing else.
+/// The string fields of a strict body: every required field present once, the other allowed ones
+/// at most once, nothing else.
 struct BodyFields {
     private var values: [String: String] = [:]
 
-    init(json bytes: [UInt8], allowed: [String]) throws(RequestError) {
+    init(json bytes: [UInt8], allowed: [String], required: [String]) throws(RequestError) {
         let members: [JSONObjectParser.Member]
         do {
             members = try JSONObjectParser.parse(bytes)
@@ -58,13 +79,18 @@ struct BodyFields {
             }
             values[member.name] = text
         }
-        for name in allowed where values[name] == nil {
+        for name in required where values[name] == nil {
             throw .invalid("Missing field: \(name)")
         }
     }
 
-    func phone() throws(RequestError) -> PhoneNumber {
-        guard let text = values["phone_e164"], let phone = PhoneNumber(text) else {
+    /// The phone; nil when absent and not `required`.
+    func phone(required: Bool) throws(RequestError) -> PhoneNumber? {
+        guard let text = values["phone_e164"] else {
+            if required { throw .invalid("Missing field: phone_e164") }
+            return nil
+        }
+        guard let phone = PhoneNumber(text) else {
             throw .invalid("Field phone_e164 must be an E.164 phone number: + then 7 to 15 digits, no spaces")
         }
         return phone
@@ -82,5 +108,22 @@ struct BodyFields {
             throw .invalid("Field code must be exactly \(length) digits")
         }
         return text
+    }
+
+    /// `action` and `subject`, which only a `step_up` may carry.
+    func stepUpBinding(for purpose: Purpose) throws(RequestError) -> (action: String?, subject: String?) {
+        let action = values["action"]
+        let subject = values["subject"]
+        if purpose != .stepUp {
+            if action != nil { throw .invalid("Field action is only for purpose step_up") }
+            if subject != nil { throw .invalid("Field subject is only for purpose step_up") }
+        }
+        if let action, !StepUpActions.isValidName(action) {
+            throw .invalid("Field action must be an action name: a-z, 0-9, '.', '_' or '-', at most 64 characters")
+        }
+        if let subject, Principal(remoteUserValues: [subject]).userID == nil {
+            throw .invalid("Field subject must be a user name of 1 to \(Principal.maximumLength) bytes without control characters")
+        }
+        return (action, subject)
     }
 }

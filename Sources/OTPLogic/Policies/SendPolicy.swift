@@ -40,11 +40,15 @@ public struct SendPolicy: Sendable {
         return nil
     }
 
-    /// The record with `pendingHash` reserved; the live code, if any, is untouched.
-    public func reserve(_ stored: CodeRecord?, phoneHash: String, purpose: Purpose, pendingHash: String, at now: UnixTime) -> CodeRecord {
-        var record = stored ?? CodeRecord(phoneHash: phoneHash, purpose: purpose)
+    /// The record with `pendingHash` (a code for `action`) reserved; the live code, if any, is untouched.
+    public func reserve(
+        _ stored: CodeRecord?, phoneHash: String, purpose: Purpose, owner: String = "", action: String? = nil, pendingHash: String,
+        at now: UnixTime
+    ) -> CodeRecord {
+        var record = stored ?? CodeRecord(phoneHash: phoneHash, purpose: purpose, owner: owner)
         record.pendingCodeHash = pendingHash
         record.pendingSince = now
+        record.pendingAction = action
         return record
     }
 
@@ -54,6 +58,7 @@ public struct SendPolicy: Sendable {
         // NIST SP 800-63B-4 §3.1.3.2: a new code does not reset the failure count.
         var record = stored.current(at: now)
         record.codeHash = pendingHash
+        record.action = stored.pendingAction
         record.issuedAt = now
         record.issuedBoot = boot
         record.expiresAt = now + rules.codeTTLSeconds
@@ -67,6 +72,7 @@ public struct SendPolicy: Sendable {
         }
         record.pendingCodeHash = nil
         record.pendingSince = nil
+        record.pendingAction = nil
         return record
     }
 
@@ -75,6 +81,7 @@ public struct SendPolicy: Sendable {
         guard var record = stored, record.pendingCodeHash == pendingHash else { return nil }
         record.pendingCodeHash = nil
         record.pendingSince = nil
+        record.pendingAction = nil
         return record
     }
 }

@@ -1,6 +1,8 @@
 /// Why a verification failed. The client always gets the same answer; only the log sees this.
 public enum VerifyFailure: String, Sendable {
     case noCode = "no_code"
+    /// The live code approves another step-up action than the one asked for (its SMS said so).
+    case otherAction = "other_action"
     case expired
     case lockedOut = "locked_out"
     case alreadyUsed = "already_used"
@@ -24,12 +26,18 @@ public struct VerifyPolicy: Sendable {
         public var lockedOutNow: Bool = false
     }
 
-    /// Checks in this order: a code exists, it has not expired, the attempts are not used up, it was
-    /// not used before, and only then compares the hash, in constant time. Only that comparison
-    /// counts as an attempt, so N guesses in a row are never more than `maxAttempts` evaluations.
-    public func evaluate(_ stored: CodeRecord?, candidateHash: String, at now: UnixTime, boot: BootClockReading? = nil) -> Evaluation {
+    /// Checks in this order: a code exists, it approves the action asked for, it has not expired,
+    /// the attempts are not used up, it was not used before, and only then compares the hash, in
+    /// constant time. Only that comparison counts as an attempt, so N guesses in a row are never
+    /// more than `maxAttempts` evaluations.
+    public func evaluate(
+        _ stored: CodeRecord?, candidateHash: String, action: String? = nil, at now: UnixTime, boot: BootClockReading? = nil
+    ) -> Evaluation {
         guard let stored, stored.codeHash != nil, let issuedAt = stored.issuedAt else {
             return Evaluation(failure: .noCode)
+        }
+        if stored.action != action {
+            return Evaluation(failure: .otherAction)
         }
         // A clock that went back before the code was issued proves nothing about its age.
         if now >= stored.expiresAt || now < issuedAt {

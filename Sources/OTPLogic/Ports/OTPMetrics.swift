@@ -69,6 +69,8 @@ public enum SendMetricOutcome: String, CaseIterable, Sendable {
     case providerError = "provider_error"
     case undeliverable
     case storageError = "storage_error"
+    /// The step-up binding rules refused it (no verified phone, another phone, an unknown action, not a delegate).
+    case refused
 
     init(_ suppression: SendSuppression) {
         switch suppression {
@@ -86,12 +88,18 @@ public enum VerifyMetricOutcome: Sendable, Equatable {
     case verified
     case failed(VerifyFailure)
     case storageError
+    /// The step-up binding rules refused it.
+    case refused
+    /// A verified phone would have been replaced without a `change-phone` step-up.
+    case phoneChangeRefused
 
     var label: String {
         switch self {
         case .verified: "verified"
         case .failed(let reason): reason.rawValue
         case .storageError: "storage_error"
+        case .refused: "refused"
+        case .phoneChangeRefused: "phone_change_refused"
         }
     }
 }

@@ -6,14 +6,19 @@ public protocol OTPStore: AnyObject {
     /// to abort without an error returns before writing anything.
     func writeTransaction<T>(_ body: (any OTPStoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T
 
-    /// Marks the token used if it is issued to `userID` and not used yet, in one conditional
-    /// write, and returns the token as it was before: of N concurrent callers exactly one gets it.
-    /// Whether it may admit (its lifetime) is `StepUpTokenPolicy`'s to say; a token of another
-    /// user is left untouched.
-    func consumeStepUpToken(hash: String, userID: String, at now: UnixTime) throws(StoreError) -> StepUpTokenRecord?
+    /// Marks the token used if it is issued to `userID` for exactly `action` (nil: none), not used
+    /// yet and within `bounds` (`StepUpTokenPolicy.admissionBounds`), in one conditional write:
+    /// of N concurrent callers exactly one gets true. Any other token is left untouched.
+    func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool
 
     /// The stored token, for the reason a refusal is logged with.
     func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord?
+
+    /// The user's verified phone (`users.phone_verified = 1`), if any.
+    func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber?
+
+    /// Forgets the user's verified phone (support desk: a lost phone). True when there was one.
+    func resetPhone(userID: String) throws(StoreError) -> Bool
 
     /// Succeeds when the database answers a read.
     func ping() throws(StoreError)
@@ -27,7 +32,7 @@ public protocol OTPStore: AnyObject {
 
 /// The operations available inside one write transaction.
 public protocol OTPStoreTransaction {
-    func codeRecord(phoneHash: String, purpose: Purpose) throws(StoreError) -> CodeRecord?
+    func codeRecord(phoneHash: String, purpose: Purpose, owner: String) throws(StoreError) -> CodeRecord?
     func save(_ record: CodeRecord) throws(StoreError)
     /// Stores only `attempts` and `verifiedAt` of a record that exists: what a verification
     /// changes. Touches one page instead of the row and its index entries.
@@ -36,6 +41,12 @@ public protocol OTPStoreTransaction {
     /// Records a verified phone: the user's `users` row (when there is a user) and every
     /// `notification_preferences` row with that number.
     func markPhoneVerified(userID: String?, phone: PhoneNumber, at now: UnixTime) throws(StoreError)
+    /// `OTPStore.verifiedPhone`, inside the transaction.
+    func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber?
+    /// `OTPStore.stepUpToken`, inside the transaction.
+    func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord?
+    /// `OTPStore.consumeStepUpToken`, inside the transaction.
+    func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool
 }
 
 /// How many rows a purge removed.

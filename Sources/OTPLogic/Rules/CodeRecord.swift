@@ -1,8 +1,13 @@
-/// The stored state of one (phone, purpose): the live code, its counters and a send in flight.
-/// One row of `otp_codes`; it holds hashes only, never the phone or the code.
+/// The stored state of one (phone, purpose, owner): the live code, its counters and a send in
+/// flight. One row of `otp_codes`; it holds hashes only, never the phone or the code.
 public struct CodeRecord: Sendable, Equatable {
     public var phoneHash: String
     public var purpose: Purpose
+    /// The principal a `step_up` code belongs to (its counters are this user's on this phone);
+    /// empty for `verify_phone`, whose codes belong to the phone.
+    public var owner: String
+    /// The step-up action the live code approves (its SMS said so); nil for none.
+    public var action: String?
     /// Hash of the code the user was last sent; nil before the first delivered send.
     public var codeHash: String?
     public var issuedAt: UnixTime?
@@ -19,15 +24,19 @@ public struct CodeRecord: Sendable, Equatable {
     /// Hash of a code handed to the SMS provider and not yet confirmed delivered; it never verifies.
     public var pendingCodeHash: String?
     public var pendingSince: UnixTime?
+    /// The action of the code in flight.
+    public var pendingAction: String?
 
     public init(
-        phoneHash: String, purpose: Purpose, codeHash: String? = nil, issuedAt: UnixTime? = nil,
+        phoneHash: String, purpose: Purpose, owner: String = "", action: String? = nil, codeHash: String? = nil, issuedAt: UnixTime? = nil,
         issuedBoot: BootClockReading? = nil, expiresAt: UnixTime = 0, attempts: Int = 0, sendCount: Int = 0, sendWindowStart: UnixTime? = nil,
         lastSentAt: UnixTime? = nil, verifiedAt: UnixTime? = nil, pendingCodeHash: String? = nil,
-        pendingSince: UnixTime? = nil
+        pendingSince: UnixTime? = nil, pendingAction: String? = nil
     ) {
         self.phoneHash = phoneHash
         self.purpose = purpose
+        self.owner = owner
+        self.action = action
         self.codeHash = codeHash
         self.issuedAt = issuedAt
         self.issuedBoot = issuedBoot
@@ -39,6 +48,7 @@ public struct CodeRecord: Sendable, Equatable {
         self.verifiedAt = verifiedAt
         self.pendingCodeHash = pendingCodeHash
         self.pendingSince = pendingSince
+        self.pendingAction = pendingAction
     }
 
     /// The record as the rules see it at `now`: once `expiresAt` has passed with no newer send, the
@@ -50,6 +60,7 @@ public struct CodeRecord: Sendable, Equatable {
         copy.issuedAt = nil
         copy.issuedBoot = nil
         copy.verifiedAt = nil
+        copy.action = nil
         copy.attempts = 0
         return copy
     }

@@ -6,47 +6,69 @@ public enum SendOutcome: Sendable, Equatable {
     case suppressed(SendSuppression)
 }
 
+/// What a well-formed send answers: its outcome, which the client never sees, and for `step_up`
+/// the hint of the phone it went to.
+public struct SendReceipt: Sendable, Equatable {
+    public var outcome: SendOutcome
+    /// `…0123` for `step_up` (the user's own phone on record); nil for `verify_phone`.
+    public var phoneHint: String?
+}
+
 extension OTPService {
     /// Sends a new code unless a rule suppresses it. The new code becomes live only once the
     /// provider has accepted the message; until then an earlier code stays as it was.
-    public func send(to phone: PhoneNumber, purpose: Purpose, user: String?) throws(OTPError) -> SendOutcome {
+    public func send(_ request: CodeRequest) throws(OTPError) -> SendReceipt {
         do {
-            let outcome = try performSend(to: phone, purpose: purpose, user: user)
+            let target = try target(of: request)
+            let outcome = try performSend(target)
             switch outcome {
-            case .sent: metrics.send(purpose, .sent)
-            case .suppressed(let reason): metrics.send(purpose, SendMetricOutcome(reason))
+            case .sent: metrics.send(request.purpose, .sent)
+            case .suppressed(let reason): metrics.send(request.purpose, SendMetricOutcome(reason))
             }
-            return outcome
+            return SendReceipt(outcome: outcome, phoneHint: request.purpose == .stepUp ? target.phone.hint : nil)
         } catch {
             switch error {
-            case .storageUnavailable: metrics.send(purpose, .storageError)
-            case .recipientCannotReceiveSMS: metrics.send(purpose, .undeliverable)
-            case .smsUnavailable: metrics.send(purpose, .providerError)
-            case .notAuthenticated, .invalidOrExpiredCode, .stepUpDenied: break
+            case .storageUnavailable: metrics.send(request.purpose, .storageError)
+            case .recipientCannotReceiveSMS: metrics.send(request.purpose, .undeliverable)
+            case .smsUnavailable: metrics.send(request.purpose, .providerError)
+            case .notADelegate, .unknownAction, .noVerifiedPhone, .notThePhoneOnRecord:
+                logBindingRefusal(error, request: request, event: "otp.send")
+                metrics.send(request.purpose, .refused)
+            case .notAuthenticated, .invalidOrExpiredCode, .stepUpDenied, .phoneChangeNeedsStepUp: break
             }
             throw error
         }
     }
 
-    func performSend(to phone: PhoneNumber, purpose: Purpose, user: String?) throws(OTPError) -> SendOutcome {
-        if purpose == .stepUp && user == nil { throw .notAuthenticated }
-        let phoneHash = hasher.phoneHash(phone)
-        var log = logger
-        log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
-        log[metadataKey: "purpose"] = "\(purpose.rawValue)"
+    /// One line for a step-up request the binding rules refused: who asked, for whom, and why.
+    func logBindingRefusal(_ error: OTPError, request: CodeRequest, event: String) {
+        var metadata: Logger.Metadata = ["event": .string(event), "outcome": "refused", "reason": .string(error.logReason)]
+        if let principal = request.principal { metadata["principal"] = .string(principal) }
+        if let subject = request.subject { metadata["subject"] = .string(subject) }
+        if let action = request.action { metadata["action"] = .string(action) }
+        logger.info("step-up request refused", metadata: metadata)
+    }
 
+    func performSend(_ target: CodeTarget) throws(OTPError) -> SendOutcome {
+        let log = target.log
+        let phoneHash = target.phoneHash
+        let purpose = target.purpose
         let code = generator.code(length: rules.codeLength)
         let pendingHash = hasher.codeHash(code)
-        let message = SMSMessage(to: phone, purpose: purpose, body: templates.template(for: purpose).render(code: code, minutes: rules.codeTTLMinutes))
+        let actionText = bindingPolicy.configuration.actions.text(for: target.action) ?? StepUpActions.noActionText
+        let body = templates.template(for: purpose).render(code: code, minutes: rules.codeTTLMinutes, action: actionText)
+        let message = SMSMessage(to: target.phone, purpose: purpose, body: body)
         if sender.deliversImmediately {
-            return try sendInOneTransaction(message, phoneHash: phoneHash, pendingHash: pendingHash, log: log)
+            return try sendInOneTransaction(message, target: target, pendingHash: pendingHash)
         }
 
         let reservedAt = clock.now()
         let suppression: SendSuppression? = try storing(log) { transaction throws(StoreError) in
-            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
+            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose, owner: target.owner)
             if let reason = sendPolicy.suppression(of: stored, at: reservedAt) { return reason }
-            try transaction.save(sendPolicy.reserve(stored, phoneHash: phoneHash, purpose: purpose, pendingHash: pendingHash, at: reservedAt))
+            try transaction.save(sendPolicy.reserve(
+                stored, phoneHash: phoneHash, purpose: purpose, owner: target.owner, action: target.action, pendingHash: pendingHash, at: reservedAt
+            ))
             return nil
         }
         if let suppression { return suppressed(suppression, log: log) }
@@ -54,12 +76,12 @@ extension OTPService {
         do {
             try deliver(message)
         } catch {
-            releaseReservation(phoneHash: phoneHash, purpose: purpose, pendingHash: pendingHash, log: log)
+            releaseReservation(target, pendingHash: pendingHash)
             throw providerFailure(error, log: log)
         }
 
         let confirmed: Bool = try storing(log) { transaction throws(StoreError) in
-            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
+            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose, owner: target.owner)
             guard let record = sendPolicy.confirm(stored, pendingHash: pendingHash, at: clock.now(), boot: clock.bootClock()) else { return false }
             try transaction.save(record)
             return true
@@ -75,7 +97,8 @@ extension OTPService {
 
     /// A local, immediate sender (the file sink) needs no reservation: suppression check, delivery
     /// and record happen in one transaction, and a failed delivery writes nothing.
-    func sendInOneTransaction(_ message: SMSMessage, phoneHash: String, pendingHash: String, log: Logger) throws(OTPError) -> SendOutcome {
+    func sendInOneTransaction(_ message: SMSMessage, target: CodeTarget, pendingHash: String) throws(OTPError) -> SendOutcome {
+        let log = target.log
         enum Attempt {
             case suppressed(SendSuppression)
             case delivered
@@ -83,14 +106,16 @@ extension OTPService {
         }
         let attempt: Attempt = try storing(log) { transaction throws(StoreError) in
             let now = clock.now()
-            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: message.purpose)
+            let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
             if let reason = sendPolicy.suppression(of: stored, at: now) { return .suppressed(reason) }
             do throws(SMSError) {
                 try deliver(message)
             } catch {
                 return .failed(error)
             }
-            let reserved = sendPolicy.reserve(stored, phoneHash: phoneHash, purpose: message.purpose, pendingHash: pendingHash, at: now)
+            let reserved = sendPolicy.reserve(
+                stored, phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner, action: target.action, pendingHash: pendingHash, at: now
+            )
             if let confirmed = sendPolicy.confirm(reserved, pendingHash: pendingHash, at: now, boot: clock.bootClock()) {
                 try transaction.save(confirmed)
             }
@@ -124,15 +149,15 @@ extension OTPService {
         }
     }
 
-    func releaseReservation(phoneHash: String, purpose: Purpose, pendingHash: String, log: Logger) {
+    func releaseReservation(_ target: CodeTarget, pendingHash: String) {
         do {
             try store.writeTransaction { transaction throws(StoreError) in
-                let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose)
+                let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
                 if let released = sendPolicy.release(stored, pendingHash: pendingHash) { try transaction.save(released) }
             }
         } catch {
             // The reservation then expires by itself after `sendInFlightSeconds`.
-            log.error("could not release a failed send", metadata: ["event": "otp.send", "error": "\(error)"])
+            target.log.error("could not release a failed send", metadata: ["event": "otp.send", "error": "\(error)"])
         }
     }
 

@@ -13,13 +13,14 @@ public final class OTPService {
     let sendPolicy: SendPolicy
     let verifyPolicy: VerifyPolicy
     let tokenPolicy: StepUpTokenPolicy
+    let bindingPolicy: StepUpBindingPolicy
     let logger: Logger
     let metrics: OTPMetrics
 
     public init(
-        rules: RulesConfiguration, templates: MessageTemplates, hasher: SecretHasher, store: any OTPStore,
-        sender: any SMSSender, clock: any UnixClock & MonotonicClock, generator: SecretGenerator, logger: Logger,
-        metrics: OTPMetrics = OTPMetrics()
+        rules: RulesConfiguration, templates: MessageTemplates, stepUp: StepUpConfiguration = StepUpConfiguration(),
+        hasher: SecretHasher, store: any OTPStore, sender: any SMSSender, clock: any UnixClock & MonotonicClock,
+        generator: SecretGenerator, logger: Logger, metrics: OTPMetrics = OTPMetrics()
     ) {
         self.rules = rules
         self.templates = templates
@@ -31,6 +32,7 @@ public final class OTPService {
         self.sendPolicy = SendPolicy(rules: rules)
         self.verifyPolicy = VerifyPolicy(rules: rules)
         self.tokenPolicy = StepUpTokenPolicy(rules: rules)
+        self.bindingPolicy = StepUpBindingPolicy(configuration: stepUp)
         self.logger = logger
         self.metrics = metrics
     }
@@ -44,6 +46,17 @@ public final class OTPService {
             logger.error("health check failed", metadata: ["event": "health", "error": "\(error)"])
             metrics.storageError(error.kind)
             return false
+        }
+    }
+
+    /// Runs a read, turning a storage failure into `OTPError` with one log line.
+    func reading<T>(_ log: Logger, _ body: () throws(StoreError) -> T) throws(OTPError) -> T {
+        do {
+            return try body()
+        } catch {
+            log.error("database unavailable", metadata: ["event": "storage", "error": "\(error)"])
+            metrics.storageError(error.kind)
+            throw .storageUnavailable(error.kind)
         }
     }
 

@@ -2,6 +2,8 @@
 /// its hash, which is the row's key.
 public struct StepUpTokenRecord: Sendable, Equatable {
     public var userID: String
+    /// The action it admits; nil admits only at locations that name no action.
+    public var action: String?
     public var createdAt: UnixTime
     public var expiresAt: UnixTime
     /// The boot-time clock when the token was minted: bounds its life even if the wall clock steps.
@@ -9,8 +11,12 @@ public struct StepUpTokenRecord: Sendable, Equatable {
     /// Set once the token admitted a request (or was spent past its lifetime).
     public var usedAt: UnixTime?
 
-    public init(userID: String, createdAt: UnixTime, expiresAt: UnixTime, createdBoot: BootClockReading? = nil, usedAt: UnixTime? = nil) {
+    public init(
+        userID: String, action: String? = nil, createdAt: UnixTime, expiresAt: UnixTime, createdBoot: BootClockReading? = nil,
+        usedAt: UnixTime? = nil
+    ) {
         self.userID = userID
+        self.action = action
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.createdBoot = createdBoot

@@ -1,9 +1,17 @@
-/// An SMS text with `{code}` and `{minutes}` placeholders, checked once at start.
+/// A placeholder an SMS template may hold.
+public enum TemplatePlaceholder: String, Sendable, CaseIterable {
+    case code, minutes
+    /// What a step-up approves: the operator's text for the action.
+    case action
+
+    var braced: String { "{\(rawValue)}" }
+}
+
+/// An SMS text with placeholders, checked once at start.
 public struct MessageTemplate: Sendable, Equatable {
     enum Part: Sendable, Equatable {
         case text(String)
-        case code
-        case minutes
+        case placeholder(TemplatePlaceholder)
     }
 
     /// Twilio refuses a `Body` longer than this (error 21617).
@@ -11,8 +19,11 @@ public struct MessageTemplate: Sendable, Equatable {
 
     let parts: [Part]
 
-    /// Parses a template; refuses unknown placeholders, unbalanced braces and a template without `{code}`.
-    public init(parsing source: String) throws(TemplateError) {
+    /// Parses a template; refuses placeholders outside `allowed`, unbalanced braces, and a
+    /// template without each of `required` (`{code}` always).
+    public init(
+        parsing source: String, allowed: [TemplatePlaceholder] = [.code, .minutes, .action], required: [TemplatePlaceholder] = [.code]
+    ) throws(TemplateError) {
         var parts: [Part] = []
         var literal = ""
         var index = source.startIndex
@@ -22,11 +33,10 @@ public struct MessageTemplate: Sendable, Equatable {
                 guard let close = source[index...].firstIndex(of: "}") else { throw .unbalancedBrace }
                 let name = source[source.index(after: index)..<close]
                 if !literal.isEmpty { parts.append(.text(literal)); literal = "" }
-                switch name {
-                case "code": parts.append(.code)
-                case "minutes": parts.append(.minutes)
-                default: throw .unknownPlaceholder(String(name.prefix(32)))
+                guard let placeholder = TemplatePlaceholder(rawValue: String(name)), allowed.contains(placeholder) else {
+                    throw .unknownPlaceholder(String(name.prefix(32)), allowed: allowed)
                 }
+                parts.append(.placeholder(placeholder))
                 index = source.index(after: close)
             } else if character == "}" {
                 throw .unbalancedBrace
@@ -36,40 +46,44 @@ public struct MessageTemplate: Sendable, Equatable {
             }
         }
         if !literal.isEmpty { parts.append(.text(literal)) }
-        guard parts.contains(.code) else { throw .missingCode }
+        for placeholder in [.code] + required where !parts.contains(.placeholder(placeholder)) {
+            throw .missing(placeholder)
+        }
         self.parts = parts
     }
 
     /// The message text for one code.
-    public func render(code: String, minutes: Int) -> String {
+    public func render(code: String, minutes: Int, action: String = StepUpActions.noActionText) -> String {
         var result = ""
         for part in parts {
             switch part {
             case .text(let text): result += text
-            case .code: result += code
-            case .minutes: result += String(minutes)
+            case .placeholder(.code): result += code
+            case .placeholder(.minutes): result += String(minutes)
+            case .placeholder(.action): result += action
             }
         }
         return result
     }
 
-    /// The longest text this template can produce for codes of the given length.
-    public func longestRendering(codeLength: Int, minutes: Int) -> Int {
-        render(code: String(repeating: "0", count: codeLength), minutes: minutes).count
+    /// The longest text this template can produce for codes of the given length and these action texts.
+    public func longestRendering(codeLength: Int, minutes: Int, actionTexts: [String] = [StepUpActions.noActionText]) -> Int {
+        actionTexts.map { render(code: String(repeating: "0", count: codeLength), minutes: minutes, action: $0).count }.max() ?? 0
     }
 }
 
 /// Why a template was refused.
 public enum TemplateError: Error, Equatable, CustomStringConvertible {
-    case missingCode
-    case unknownPlaceholder(String)
+    case missing(TemplatePlaceholder)
+    case unknownPlaceholder(String, allowed: [TemplatePlaceholder])
     case unbalancedBrace
 
     public var description: String {
         switch self {
-        case .missingCode: "must contain the {code} placeholder"
-        case .unknownPlaceholder(let name): "has an unknown placeholder {\(name)} (allowed: {code}, {minutes})"
-        case .unbalancedBrace: "has a { or } that is not part of a {code} or {minutes} placeholder"
+        case .missing(let placeholder): "must contain the \(placeholder.braced) placeholder"
+        case .unknownPlaceholder(let name, let allowed):
+            "has an unknown placeholder {\(name)} (allowed: \(allowed.map(\.braced).joined(separator: ", ")))"
+        case .unbalancedBrace: "has a { or } that is not part of a placeholder"
         }
     }
 }
@@ -79,7 +93,7 @@ public struct MessageTemplates: Sendable, Equatable {
     public static let defaultVerifyPhone =
         "Your verification code is {code}. It expires in {minutes} minutes. Do not share it with anyone."
     public static let defaultStepUp =
-        "{code} is your code to confirm a sensitive action on your account. It expires in {minutes} minutes. Never share it: we will never ask you for it."
+        "{code} is your code to {action}. It expires in {minutes} minutes. Never share it: we will never ask you for it."
 
     public var verifyPhone: MessageTemplate
     public var stepUp: MessageTemplate

@@ -1,0 +1,71 @@
+import Logging
+
+/// A send or verify as the client asked for it, once its body was read.
+public struct CodeRequest: Sendable, Equatable {
+    public var purpose: Purpose
+    /// Required for `verify_phone`; for `step_up` optional, and then it must be the phone on record.
+    public var phone: PhoneNumber?
+    /// The authenticated principal (`REMOTE_USER`).
+    public var principal: String?
+    /// `step_up` only: what the code approves.
+    public var action: String?
+    /// `step_up` only: the user a delegate acts for.
+    public var subject: String?
+
+    public init(purpose: Purpose, phone: PhoneNumber? = nil, principal: String? = nil, action: String? = nil, subject: String? = nil) {
+        self.purpose = purpose
+        self.phone = phone
+        self.principal = principal
+        self.action = action
+        self.subject = subject
+    }
+}
+
+/// Where a code goes and whose it is, once the binding rules ran.
+struct CodeTarget {
+    var phone: PhoneNumber
+    var purpose: Purpose
+    /// The key's owner: the step-up user, empty for `verify_phone`.
+    var owner: String
+    var action: String?
+    /// `verify_phone`: the principal whose phone it becomes; `step_up`: the party.
+    var principal: String?
+    var party: StepUpParty?
+    var phoneHash: String
+    var log: Logger
+}
+
+extension OTPService {
+    /// Applies the step-up binding rules (a principal, delegation, a known action, the phone on
+    /// record) and gives the request's log its fields.
+    func target(of request: CodeRequest) throws(OTPError) -> CodeTarget {
+        var log = logger
+        log[metadataKey: "purpose"] = "\(request.purpose.rawValue)"
+        switch request.purpose {
+        case .verifyPhone:
+            // The body reader refuses a verify_phone without a phone, or with an action or subject.
+            guard let phone = request.phone else { throw .notThePhoneOnRecord }
+            let phoneHash = hasher.phoneHash(phone)
+            log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
+            return CodeTarget(
+                phone: phone, purpose: .verifyPhone, owner: "", action: nil, principal: request.principal, party: nil,
+                phoneHash: phoneHash, log: log
+            )
+        case .stepUp:
+            guard let principal = request.principal else { throw .notAuthenticated }
+            let party = try bindingPolicy.party(principal: principal, subject: request.subject)
+            log[metadataKey: "user"] = "\(party.user)"
+            if let delegate = party.delegate { log[metadataKey: "delegate"] = "\(delegate)" }
+            if let action = request.action { log[metadataKey: "action"] = "\(action)" }
+            try bindingPolicy.checkAction(request.action)
+            let onRecord = try reading(log) { () throws(StoreError) in try store.verifiedPhone(userID: party.user) }
+            let phone = try bindingPolicy.phone(onRecord: onRecord, requested: request.phone)
+            let phoneHash = hasher.phoneHash(phone)
+            log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
+            return CodeTarget(
+                phone: phone, purpose: .stepUp, owner: party.user, action: request.action, principal: party.user, party: party,
+                phoneHash: phoneHash, log: log
+            )
+        }
+    }
+}
