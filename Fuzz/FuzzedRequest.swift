@@ -48,7 +48,7 @@ struct FuzzedRequest {
         reader.skip(consumed)
 
         let request = HTTPRequest(
-            role: selector & 1 == 1 ? .authorizer : .responder, remoteUserValues: remoteUsers, body: body,
+            role: selector & 1 == 1 ? .authorizer : .responder, principal: Principal(remoteUserValues: remoteUsers), body: body,
             parameter: { parameters[$0] }
         )
         return FuzzedRequest(

@@ -21,9 +21,11 @@ enum CGIRequestRunner {
                 repeat { got = Glibc.read(0, buffer.baseAddress, buffer.count) } while got < 0 && errno == EINTR
                 return max(got, 0)
             }
-            // The environment cannot carry a name twice, so REMOTE_USER is one value or none.
+            // The environment cannot carry a name twice, so REMOTE_USER is one value or none; its
+            // bytes, not the environment's decoded text, decide whether it is UTF-8.
+            let remoteUser = getenv("REMOTE_USER").map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) }
             let request = HTTPRequest(
-                remoteUserValues: environment["REMOTE_USER"].map { [$0] } ?? [], body: body, parameter: { environment[$0] }
+                principal: Principal(remoteUserBytes: remoteUser.map { [$0] } ?? []), body: body, parameter: { environment[$0] }
             )
             response = handler.respond(to: request)
         } catch {

@@ -72,21 +72,22 @@ final class FastCGIWorker {
         }
         return HTTPRequest(
             role: request.pointee.role == FCGI_AUTHORIZER ? .authorizer : .responder,
-            remoteUserValues: allValues(of: "REMOTE_USER"),
+            principal: Principal(remoteUserBytes: allValues(of: "REMOTE_USER")),
             body: body,
             parameter: parameter
         )
     }
 
-    /// Every value of a parameter, in order. `FCGX_GetParam` returns only the first, which is how a
-    /// repeated `REMOTE_USER` would let a client choose its principal.
-    private func allValues(of name: String) -> [String] {
-        var values: [String] = []
+    /// Every value of a parameter, in order, as bytes. `FCGX_GetParam` returns only the first, which
+    /// is how a repeated `REMOTE_USER` would let a client choose its principal.
+    private func allValues(of name: String) -> [[UInt8]] {
+        var values: [[UInt8]] = []
         let prefix = Array((name + "=").utf8CString.dropLast())
         guard var cursor = request.pointee.envp else { return values }
         while let entry = cursor.pointee {
             if strncmp(entry, prefix, prefix.count) == 0 {
-                values.append(String(cString: entry + prefix.count))
+                let value = UnsafeRawPointer(entry + prefix.count).assumingMemoryBound(to: UInt8.self)
+                values.append(Array(UnsafeBufferPointer(start: value, count: strlen(entry + prefix.count))))
             }
             cursor += 1
         }

@@ -203,3 +203,23 @@ struct CGIResponseTests {
         #expect(text == "Status: 204 No Content\r\nX-Step-Up-User: alice\r\n\r\n")
     }
 }
+
+@Suite("REMOTE_USER bytes")
+struct RemoteUserBytesTests {
+    @Test func utf8NameIsThatUser() {
+        #expect(Principal(remoteUserBytes: [Array("zoë".utf8)]) == .user("zoë"))
+    }
+
+    @Test func latin1NamesAreAnonymousInsteadOfOneReplacementCharacterUser() {
+        // "zoë" and "joë" in Latin-1: decoded with replacement they would both be "zo\u{FFFD}"-like names.
+        let zoe: [UInt8] = [0x7a, 0x6f, 0xeb]
+        let joe: [UInt8] = [0x6a, 0x6f, 0xeb]
+        #expect(Principal(remoteUserBytes: [zoe]) == .invalid)
+        #expect(Principal(remoteUserBytes: [joe]) == .invalid)
+        #expect(Principal(remoteUserBytes: [zoe]).userID == nil)
+    }
+
+    @Test func repeatedValuesStayAmbiguousWhateverTheirBytes() {
+        #expect(Principal(remoteUserBytes: [[0xff], Array("alice".utf8)]) == .ambiguous)
+    }
+}

@@ -31,7 +31,7 @@ struct CGIRequestTests {
             "REQUEST_METHOD": "POST", "DOCUMENT_URI": "/api/otp/verify", "OTP_ENDPOINT": "health", "CONTENT_TYPE": "application/json",
             "HTTP_X_STEP_UP_TOKEN": "tok", "REMOTE_ADDR": "192.0.2.7", "SCRIPT_NAME": "/ignored",
         ]
-        let request = HTTPRequest(remoteUserValues: ["alice"], body: .complete([1]), parameter: { parameters[$0] })
+        let request = HTTPRequest(principal: Principal(remoteUserValues: ["alice"]), body: .complete([1]), parameter: { parameters[$0] })
         #expect(request.role == .responder)
         #expect(request.method == "POST")
         #expect(request.documentURI == "/api/otp/verify")
@@ -45,14 +45,14 @@ struct CGIRequestTests {
 
     @Test func scriptNameAndPathInfoStandInForAMissingDocumentURI() {
         let parameters = ["REQUEST_METHOD": "POST", "SCRIPT_NAME": "/cgi-bin/otp", "PATH_INFO": "/send"]
-        let request = HTTPRequest(remoteUserValues: [], body: .complete([]), parameter: { parameters[$0] })
+        let request = HTTPRequest(principal: Principal(remoteUserValues: []), body: .complete([]), parameter: { parameters[$0] })
         #expect(request.documentURI == "/cgi-bin/otp/send")
         #expect(request.principal == .anonymous)
         #expect(request.endpoint == nil)
     }
 
     @Test func repeatedRemoteUserMakesTheRequestAmbiguous() {
-        let request = HTTPRequest(remoteUserValues: ["mallory", "alice"], body: .complete([]), parameter: { _ in nil })
+        let request = HTTPRequest(principal: Principal(remoteUserValues: ["mallory", "alice"]), body: .complete([]), parameter: { _ in nil })
         #expect(request.principal == .ambiguous)
     }
 

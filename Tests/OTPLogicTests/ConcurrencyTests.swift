@@ -46,9 +46,11 @@ struct ConcurrencyTests {
         #expect(failure { try h.verify(code) } == .invalidOrExpiredCode)
     }
 
-    @Test func tokenPresentedInParallelAdmitsExactlyOnce() throws {
+    /// Half the threads present it where its action belongs, half where another action is needed.
+    @Test(arguments: [nil, "cancel-appointment"] as [String?])
+    func tokenPresentedInParallelAdmitsExactlyOnce(action: String?) throws {
         let h = try Harness()
-        let token = try h.stepUpToken(user: "alice")
+        let token = try h.stepUpToken(user: "alice", action: action)
         let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
         let logs = LogRecorder()
         let outcomes = Locked<[String]>([])
@@ -64,7 +66,8 @@ struct ConcurrencyTests {
             }
             barrier()
             var admitted: String?
-            let refusal = failure { admitted = try service.consumeStepUpToken(token, user: "alice") }
+            let location = index.isMultiple(of: 2) ? action : "change-payout"
+            let refusal = failure { admitted = try service.consumeStepUpToken(token, principal: "alice", action: location).user }
             outcomes.update { $0.append(admitted.map { "admitted \($0)" } ?? "\(refusal.map { "\($0)" } ?? "nothing")") }
         }
         try #require(finished)

@@ -259,3 +259,69 @@ struct ConfigurationTests {
         #expect(!description.contains("pepper-too-smol"))
     }
 }
+
+@Suite("Step-up configuration")
+struct StepUpConfigurationTests {
+    static func load(actions text: String?, _ changes: [String: String?] = [:]) throws(ConfigurationError) -> Configuration {
+        var environment = Environment.with(Environment.minimal, ["OTP_STEP_UP_ACTIONS_FILE": "/etc/otp-fcgi/actions"])
+        for (name, value) in changes { environment[name] = value }
+        return try Configuration.load(from: environment, readFile: { $0 == "/etc/otp-fcgi/actions" ? text : nil })
+    }
+
+    @Test func actionsFileIsReadWithCommentsAndBlankLines() throws {
+        let configuration = try StepUpConfigurationTests.load(actions: """
+            # the portal's protected actions
+            cancel-appointment = "cancel your appointment"
+
+            change-payout = "change your payout account"
+            change-phone = "move your account to a new phone"
+            """)
+        #expect(configuration.stepUp.actions.names == ["cancel-appointment", "change-payout", "change-phone"])
+        #expect(configuration.stepUp.actions.text(for: "change-phone") == "move your account to a new phone")
+    }
+
+    @Test(arguments: [
+        ("cancel your appointment", "line 1: expected name = \"text\""),
+        ("Cancel = \"x\"", "line 1: the name must match"),
+        ("a = \"x\"\na = \"y\"", "line 2: a is listed twice"),
+        ("a = x", "line 1: the text must be in double quotes"),
+        ("a = \"\"", "line 1: the text must have 1 to 100 characters"),
+        ("# ok\na = \"{code}\"", "line 2: the text may not contain"),
+    ])
+    func badActionsFileNamesTheLine(text: String, expected: String) {
+        #expect(throws: ConfigurationError.self) { try StepUpConfigurationTests.load(actions: text) }
+        do {
+            _ = try StepUpConfigurationTests.load(actions: text)
+        } catch {
+            #expect(error.problems.count == 1)
+            #expect(error.problems[0].hasPrefix("OTP_STEP_UP_ACTIONS_FILE: /etc/otp-fcgi/actions, \(expected)"), "\(error.problems)")
+        }
+    }
+
+    @Test func unreadableActionsFileStopsTheStart() {
+        #expect(Environment.named(Environment.with(Environment.minimal, ["OTP_STEP_UP_ACTIONS_FILE": "/nonexistent"])) == ["OTP_STEP_UP_ACTIONS_FILE"])
+    }
+
+    @Test func withoutAFileOnlyChangePhoneExists() throws {
+        let configuration = try Configuration.load(from: Environment.minimal)
+        #expect(configuration.stepUp.actions.names == ["change-phone"])
+        #expect(configuration.stepUp.delegates.isEmpty)
+    }
+
+    @Test func delegatesAreACommaList() throws {
+        let configuration = try StepUpConfigurationTests.load(actions: "", ["OTP_DELEGATE_PRINCIPALS": " voice-agent ,call-centre,, "])
+        #expect(configuration.stepUp.delegates == ["voice-agent", "call-centre"])
+    }
+
+    @Test func stepUpTemplateMustSayWhatItApproves() {
+        #expect(Environment.named(Environment.with(Environment.minimal, ["OTP_SMS_TEMPLATE_STEP_UP": "{code} is your code"])) == ["OTP_SMS_TEMPLATE_STEP_UP"])
+        #expect(Environment.named(Environment.with(Environment.minimal, ["OTP_SMS_TEMPLATE_VERIFY_PHONE": "{code} to {action}"])) == ["OTP_SMS_TEMPLATE_VERIFY_PHONE"])
+    }
+
+    @Test func theLongestActionTextCountsTowardTheSMSLength() {
+        let template = String(repeating: "x", count: 1_500) + " {code} {action}"
+        let long = "a = \"" + String(repeating: "y", count: 100) + "\""
+        #expect(throws: Never.self) { try StepUpConfigurationTests.load(actions: "a = \"short\"", ["OTP_SMS_TEMPLATE_STEP_UP": template]) }
+        #expect(throws: ConfigurationError.self) { try StepUpConfigurationTests.load(actions: long, ["OTP_SMS_TEMPLATE_STEP_UP": template]) }
+    }
+}

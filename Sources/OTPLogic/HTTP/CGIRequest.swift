@@ -1,7 +1,7 @@
 extension HTTPRequest {
     /// Builds a request from CGI/FastCGI parameters: the one mapping from parameter names to the
     /// request value, shared by the FastCGI workers and plain CGI.
-    public init(role: Role = .responder, remoteUserValues: [String], body: Body, parameter: (String) -> String?) {
+    public init(role: Role = .responder, principal: Principal, body: Body, parameter: (String) -> String?) {
         self.init(
             role: role,
             method: parameter("REQUEST_METHOD") ?? "",
@@ -9,7 +9,7 @@ extension HTTPRequest {
             endpoint: parameter("OTP_ENDPOINT"),
             contentType: parameter("CONTENT_TYPE"),
             body: body,
-            principal: Principal(remoteUserValues: remoteUserValues),
+            principal: principal,
             stepUpToken: parameter("HTTP_X_STEP_UP_TOKEN"),
             stepUpAction: parameter("OTP_STEP_UP_ACTION").flatMap { $0.isEmpty ? nil : $0 },
             stepUpSubject: parameter("HTTP_X_STEP_UP_SUBJECT").flatMap { $0.isEmpty ? nil : $0 },

@@ -68,6 +68,21 @@ public enum Principal: Sendable, Equatable {
 
     public static let maximumLength = 256
 
+    /// Classifies every `REMOTE_USER` value the request carried, in order, as the web server sent
+    /// its bytes: a value that is not UTF-8 is `.invalid` (decoding it with replacement characters
+    /// would make distinct names one user).
+    public init(remoteUserBytes values: [[UInt8]]) {
+        guard values.count == 1 else {
+            self.init(remoteUserValues: values.map { String(decoding: $0, as: UTF8.self) })
+            return
+        }
+        guard let value = String(validating: values[0], as: UTF8.self) else {
+            self = .invalid
+            return
+        }
+        self.init(remoteUserValues: [value])
+    }
+
     /// Classifies every `REMOTE_USER` value the request carried, in order.
     public init(remoteUserValues values: [String]) {
         switch values.count {
