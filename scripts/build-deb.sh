@@ -19,6 +19,7 @@ install -D -m 0644 nginx/snippets/otp-fcgi.conf "$root/etc/nginx/snippets/otp-fc
 install -D -m 0644 nginx/conf.d/otp-fcgi.conf "$root/etc/nginx/conf.d/otp-fcgi.conf"
 install -D -m 0644 nginx/otp-fcgi_params "$root/etc/nginx/otp-fcgi_params"
 install -D -m 0644 nginx/sites-available/otp-fcgi-example.conf "$root/usr/share/doc/otp-fcgi/examples/nginx-site.conf"
+install -D -m 0644 nginx/sites-available/otp-fcgi-example/protected.conf "$root/usr/share/doc/otp-fcgi/examples/nginx-site-protected.conf"
 install -D -m 0644 packaging/otp-fcgi.env.example "$root/usr/share/doc/otp-fcgi/examples/otp-fcgi.env"
 install -D -m 0644 packaging/debian/copyright "$root/usr/share/doc/otp-fcgi/copyright"
 gzip -9n -c README.md > README.md.gz.tmp && install -D -m 0644 README.md.gz.tmp "$root/usr/share/doc/otp-fcgi/README.md.gz" && rm README.md.gz.tmp

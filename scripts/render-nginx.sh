@@ -34,6 +34,7 @@ render "$src/conf.d/otp-fcgi.conf" "$out/conf.d/otp-fcgi.conf"
 render "$src/snippets/otp-fcgi.conf" "$out/snippets/otp-fcgi.conf"
 render "$src/otp-fcgi_params" "$out/otp-fcgi_params"
 render "$src/sites-available/otp-fcgi-example.conf" "$out/sites-enabled/otp-fcgi-example.conf"
+render "$src/sites-available/otp-fcgi-example/protected.conf" "$state/protected.conf"
 if [ -n "$send_rate" ]; then
     # Tests that send many codes at once lift the limit: the rate, and the burst (with
     # "burst=5 nodelay", a sixth send in the same instant is refused whatever the rate).

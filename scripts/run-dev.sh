@@ -21,6 +21,8 @@ OTP_PEPPER=$(cat "$state/pepper")
 export OTP_DB_PATH="$state/otp.sqlite3"
 export OTP_SMS_PROVIDER=file
 export OTP_SMS_FILE="$state/sms.jsonl"
+export OTP_STEP_UP_ACTIONS_FILE="$state/step-up-actions"
+export OTP_DELEGATE_PRINCIPALS=voice-agent
 
 pids=()
 stop() {

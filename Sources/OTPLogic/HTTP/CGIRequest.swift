@@ -10,7 +10,8 @@ extension HTTPRequest {
             contentType: parameter("CONTENT_TYPE"),
             body: body,
             principal: principal,
-            stepUpToken: parameter("HTTP_X_STEP_UP_TOKEN"),
+            // nginx passes a parameter set from a missing header as an empty value: absent.
+            stepUpToken: parameter("HTTP_X_STEP_UP_TOKEN").flatMap { $0.isEmpty ? nil : $0 },
             stepUpAction: parameter("OTP_STEP_UP_ACTION").flatMap { $0.isEmpty ? nil : $0 },
             stepUpSubject: parameter("HTTP_X_STEP_UP_SUBJECT").flatMap { $0.isEmpty ? nil : $0 },
             remoteAddress: parameter("REMOTE_ADDR")
