@@ -52,23 +52,33 @@ otp-fcgi is running behind nginx at $base (self-signed certificate: .state/cert.
 SMS go to .state/sms.jsonl instead of phones. Demo users: alice / alice-password, bob / bob-password.
 Try it from another terminal in $here:
 
-  # 1. ask for a step-up code for alice
-  curl -sS -w '\\n' --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \\
-       -d '{"phone_e164": "+14155550123", "purpose": "step_up"}' $base/api/otp/send
+  # 1. verify alice's phone: ask for a code...
+  curl -sS -w '\n' --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \
+       -d '{"phone_e164": "+14155550123", "purpose": "verify_phone"}' $base/api/otp/send
 
-  # 2. read the code from the SMS sink
+  # 2. ...read it from the SMS sink and verify it: +14155550123 is now alice's phone on record
   CODE=\$(tail -n 1 .state/sms.jsonl | sed -n 's/.*"body": "[^0-9]*\([0-9]\{6\}\).*/\1/p'); echo "\$CODE"
+  curl -sS -w '\n' --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \
+       -d "{\"phone_e164\": \"+14155550123\", \"purpose\": \"verify_phone\", \"code\": \"\$CODE\"}" $base/api/otp/verify
 
-  # 3. verify it and keep the one-time step-up token
-  TOKEN=\$(curl -sS --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \\
-       -d "{\"phone_e164\": \"+14155550123\", \"purpose\": \"step_up\", \"code\": \"\$CODE\"}" \\
+  # 3. the protected action without a step-up: 401, and the challenge names the action it needs
+  curl -sS -i --cacert .state/cert.pem -u alice:alice-password $base/account/cancel-appointment
+
+  # 4. a step-up code for that action: it goes only to alice's verified phone, and says what it approves
+  curl -sS -w '\n' --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \
+       -d '{"purpose": "step_up", "action": "cancel-appointment"}' $base/api/otp/send
+
+  # 5. verify it and keep the one-time step-up token
+  CODE=\$(tail -n 1 .state/sms.jsonl | sed -n 's/.*"body": "[^0-9]*\([0-9]\{6\}\).*/\1/p'); echo "\$CODE"
+  TOKEN=\$(curl -sS --cacert .state/cert.pem -u alice:alice-password -H 'Content-Type: application/json' \
+       -d "{\"purpose\": \"step_up\", \"action\": \"cancel-appointment\", \"code\": \"\$CODE\"}" \
        $base/api/otp/verify | sed -n 's/.*"step_up_token": "\([^"]*\)".*/\1/p'); echo "\$TOKEN"
 
-  # 4. the protected action: admitted once...
-  curl -sS -w '\\n' --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
+  # 6. the protected action: admitted once...
+  curl -sS -w '\n' --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
 
-  # 5. ...and refused the second time (401, step-up required)
-  curl -sS -w '\\n' --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
+  # 7. ...and refused the second time (401, step-up required)
+  curl -sS -w '\n' --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
 
 Logs: .state/otp-fcgi.log, .state/nginx-error.log. Ctrl-C stops both.
 EOT
