@@ -49,6 +49,7 @@ final class FuzzService {
         let template = try! MessageTemplate(parsing: "{code}")
         let service = OTPService(
             rules: rules, templates: MessageTemplates(verifyPhone: template, stepUp: template),
+            classifier: FixedPhoneNumberClassifier(),
             hasher: SecretHasher(pepper: Secret("otp-fuzz pepper, 32 characters or more")), store: store,
             sender: BoundedSMSSender(sender, limit: SMSInFlightLimit(maximum: 1)), clock: clock,
             generator: SecretGenerator(random: SplitMix64(seed: 0x5EED_0F_07_FC61)), logger: logger

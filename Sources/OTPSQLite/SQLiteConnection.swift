@@ -118,6 +118,7 @@ final class SQLiteStatement {
     enum Value {
         case integer(Int64)
         case text(String)
+        case blob([UInt8])
         case null
     }
 
@@ -130,6 +131,7 @@ final class SQLiteStatement {
             switch value {
             case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
             case .text(let text): rc = sqlite3_bind_text(handle, index, text, -1, otp_sqlite_transient())
+            case .blob(let bytes): rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), otp_sqlite_transient()) }
             case .null: rc = sqlite3_bind_null(handle, index)
             }
             guard rc == SQLITE_OK else { throw connection.failure(sql: sql) }
@@ -181,6 +183,10 @@ final class SQLiteStatement {
         func text(_ column: Int32) -> String? {
             guard let pointer = sqlite3_column_text(handle, column) else { return nil }
             return String(cString: pointer)
+        }
+        func bytes(_ column: Int32) -> [UInt8] {
+            guard let pointer = sqlite3_column_blob(handle, column) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column))))
         }
     }
 }

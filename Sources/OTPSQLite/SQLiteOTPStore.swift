@@ -82,16 +82,26 @@ public final class SQLiteOTPStore: OTPStore {
             """
             SELECT code_hash, issued_at, expires_at, attempts, send_count, send_window_start,
                    last_sent_at, verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms,
-                   action, pending_action, phone_hash, purpose, owner
+                   action, pending_action, country, phone_hash, purpose, owner
             FROM otp_codes
             """
         ).each { row in
-            guard let phoneHash = row.text(14), let purpose = row.text(15).flatMap(Purpose.init(rawValue:)) else { return }
-            codes(Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose, owner: row.text(16) ?? ""))
+            guard let phoneHash = row.text(15), let purpose = row.text(16).flatMap(Purpose.init(rawValue:)) else { return }
+            codes(Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose, owner: row.text(17) ?? ""))
         }
         try connection.statement(
             "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at, action FROM step_up_tokens"
         ).each { row in tokens(Columns.tokenRecord(row)) }
+    }
+
+    public func firewallRecords() throws(StoreError) -> [FirewallRecord] {
+        var records: [FirewallRecord] = []
+        try connection.statement(
+            "SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall ORDER BY scope, key"
+        ).each { row in
+            if let record = Columns.firewallRecord(row) { records.append(record) }
+        }
+        return records
     }
 
     /// The schema version the database is at.
@@ -104,10 +114,10 @@ public final class SQLiteOTPStore: OTPStore {
 /// order written here (statements are literals: see `SQLiteConnection.statement`).
 private enum Columns {
     /// `code_hash, issued_at, expires_at, attempts, send_count, send_window_start, last_sent_at,
-    /// verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms, action, pending_action`.
+    /// verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms, action, pending_action, country`.
     static func codeRecord(_ row: SQLiteStatement.Row, phoneHash: String, purpose: Purpose, owner: String) -> CodeRecord {
         CodeRecord(
-            phoneHash: phoneHash, purpose: purpose, owner: owner, action: row.text(12),
+            phoneHash: phoneHash, purpose: purpose, owner: owner, action: row.text(12), country: row.text(14),
             codeHash: row.text(0), issuedAt: row.optionalInteger(1),
             issuedBoot: row.text(10).map { BootClockReading(bootID: $0, milliseconds: row.integer(11)) },
             expiresAt: row.integer(2),
@@ -126,6 +136,15 @@ private enum Columns {
             usedAt: row.optionalInteger(5)
         )
     }
+
+    /// `scope, key, window, paused_until, alerted_until, tripwire`; nil for a row no version wrote.
+    static func firewallRecord(_ row: SQLiteStatement.Row) -> FirewallRecord? {
+        guard let scope = row.text(0).flatMap(BudgetScope.init(rawValue:)), let key = row.text(1),
+              let window = BudgetWindow(encoded: row.bytes(2)), let tripwire = Tripwire(encoded: row.bytes(5)) else { return nil }
+        return FirewallRecord(
+            key: BudgetKey(scope, key), window: window, pausedUntil: row.optionalInteger(3), alertedUntil: row.optionalInteger(4), tripwire: tripwire
+        )
+    }
 }
 
 private struct Transaction: OTPStoreTransaction {
@@ -136,7 +155,7 @@ private struct Transaction: OTPStoreTransaction {
             """
             SELECT code_hash, issued_at, expires_at, attempts, send_count, send_window_start,
                    last_sent_at, verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms,
-                   action, pending_action
+                   action, pending_action, country
             FROM otp_codes WHERE phone_hash = ?1 AND purpose = ?2 AND owner = ?3
             """
         ).first([.text(phoneHash), .text(purpose.rawValue), .text(owner)]) { row in
@@ -151,15 +170,16 @@ private struct Transaction: OTPStoreTransaction {
             """
             INSERT INTO otp_codes (phone_hash, purpose, code_hash, issued_at, expires_at, attempts, send_count,
                                    send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since,
-                                   issued_boot_id, issued_boot_ms, owner, action, pending_action)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                                   issued_boot_id, issued_boot_ms, owner, action, pending_action, country)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
             ON CONFLICT (phone_hash, purpose, owner) DO UPDATE SET
                 code_hash = excluded.code_hash, issued_at = excluded.issued_at, expires_at = excluded.expires_at,
                 attempts = excluded.attempts, send_count = excluded.send_count,
                 send_window_start = excluded.send_window_start, last_sent_at = excluded.last_sent_at,
                 verified_at = excluded.verified_at, pending_code_hash = excluded.pending_code_hash,
                 pending_since = excluded.pending_since, issued_boot_id = excluded.issued_boot_id,
-                issued_boot_ms = excluded.issued_boot_ms, action = excluded.action, pending_action = excluded.pending_action
+                issued_boot_ms = excluded.issued_boot_ms, action = excluded.action, pending_action = excluded.pending_action,
+                country = excluded.country
             """
         ).run([
             .text(record.phoneHash), .text(record.purpose.rawValue), optional(record.codeHash), optional(record.issuedAt),
@@ -167,7 +187,7 @@ private struct Transaction: OTPStoreTransaction {
             optional(record.sendWindowStart), optional(record.lastSentAt), optional(record.verifiedAt),
             optional(record.pendingCodeHash), optional(record.pendingSince),
             optional(record.issuedBoot?.bootID), optional(record.issuedBoot?.milliseconds),
-            .text(record.owner), optional(record.action), optional(record.pendingAction),
+            .text(record.owner), optional(record.action), optional(record.pendingAction), optional(record.country),
         ])
     }
 
@@ -213,6 +233,42 @@ private struct Transaction: OTPStoreTransaction {
         try connection.statement(
             "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at, action FROM step_up_tokens WHERE token_hash = ?1"
         ).first([.text(hash)], Columns.tokenRecord)
+    }
+
+    func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {
+        // Up to four keys in one statement (user, address, country, total); unused pairs match nothing.
+        var values: [SQLiteStatement.Value] = []
+        for index in 0..<4 {
+            let key = index < keys.count ? keys[index] : nil
+            values += [.text(key?.scope.rawValue ?? ""), .text(key?.key ?? "")]
+        }
+        var records: [FirewallRecord] = []
+        try connection.statement(
+            """
+            SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall
+            WHERE (scope, key) IN (VALUES (?1, ?2), (?3, ?4), (?5, ?6), (?7, ?8))
+            """
+        ).each(values) { row in
+            if let record = Columns.firewallRecord(row) { records.append(record) }
+        }
+        if keys.count > 4 { records += try firewallRecords(Array(keys.dropFirst(4))) }
+        return records
+    }
+
+    func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError) {
+        for record in records {
+            try connection.statement(
+                """
+                INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
+                    alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
+                """
+            ).run([
+                .text(record.key.scope.rawValue), .text(record.key.key), .blob(record.window.encoded),
+                record.pausedUntil.map { .integer($0) } ?? .null, record.alertedUntil.map { .integer($0) } ?? .null,
+                .blob(record.tripwire.encoded),
+            ])
+        }
     }
 
     func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {

@@ -52,7 +52,8 @@ enum Schema {
         ALTER TABLE step_up_tokens ADD COLUMN created_boot_id TEXT;
         ALTER TABLE step_up_tokens ADD COLUMN created_boot_ms INTEGER;
         """,
-        // 3: step-up bound to the account owner and one action. A step_up code belongs to a user
+        // 3: step-up bound to the account owner and one action, and the SMS firewall's records
+        // (budget windows, pauses, tripwires: one row per user, address, country and the total). A step_up code belongs to a user
         // (`owner`, part of the key, so its counters are per user and phone) and approves one
         // action. Codes of version 2 keep owner '' and are never found by a version 3 step_up
         // verify (refused safely: the user asks for a new code); their tokens keep working, with
@@ -74,6 +75,7 @@ enum Schema {
             pending_code_hash TEXT,
             pending_since INTEGER,
             pending_action TEXT,
+            country TEXT,
             issued_boot_id TEXT,
             issued_boot_ms INTEGER,
             PRIMARY KEY (phone_hash, purpose, owner)
@@ -89,6 +91,15 @@ enum Schema {
         ALTER TABLE otp_codes_v3 RENAME TO otp_codes;
         CREATE INDEX otp_codes_expires_at ON otp_codes (expires_at);
         ALTER TABLE step_up_tokens ADD COLUMN action TEXT;
+        CREATE TABLE sms_firewall (
+            scope TEXT NOT NULL CHECK (scope IN ('user', 'address', 'country', 'total')),
+            key TEXT NOT NULL,
+            window BLOB NOT NULL DEFAULT x'',
+            paused_until INTEGER,
+            alerted_until INTEGER,
+            tripwire BLOB NOT NULL DEFAULT x'',
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
         """,
     ]
 

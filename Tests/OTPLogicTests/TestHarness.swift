@@ -26,7 +26,8 @@ final class Harness {
     init(
         rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates,
         random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil, immediateSender: Bool = false,
-        stepUp: StepUpConfiguration = Fixture.stepUp
+        stepUp: StepUpConfiguration = Fixture.stepUp, firewall: FirewallConfiguration = Fixture.firewall,
+        classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier()
     ) throws {
         directory = try TemporaryDirectory()
         sender.deliversImmediately = immediateSender
@@ -34,7 +35,7 @@ final class Harness {
         self.rules = rules
         store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")), clock: clock)
         service = OTPService(
-            rules: rules, templates: templates, stepUp: stepUp, hasher: hasher, store: store, sender: sender, clock: clock,
+            rules: rules, templates: templates, stepUp: stepUp, firewall: firewall, classifier: classifier, hasher: hasher, store: store, sender: sender, clock: clock,
             generator: SecretGenerator(random: random), logger: logs.logger()
         )
     }
@@ -54,7 +55,7 @@ final class Harness {
     ) throws -> OTPService {
         let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds), clock: clock)
         return OTPService(
-            rules: rules, templates: Fixture.templates, stepUp: Fixture.stepUp, hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
+            rules: rules, templates: Fixture.templates, stepUp: Fixture.stepUp, firewall: Fixture.firewall, classifier: FixedPhoneNumberClassifier(), hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
             sender: RecordingSMSSender(), clock: clock, generator: SecretGenerator(random: SplitMix64(seed: seed)), logger: logs.logger()
         )
     }

@@ -22,6 +22,14 @@ enum Fixture {
         )
     }
 
+    /// The firewall without budgets: the tests of other rules send as often as they like.
+    static var firewall: FirewallConfiguration {
+        var configuration = FirewallConfiguration()
+        configuration.limits = [:]
+        configuration.tripwireSends = 0
+        return configuration
+    }
+
     /// Two actions of the operator's, and `agent` may act for others.
     static let stepUp = StepUpConfiguration(
         actions: StepUpActions(["cancel-appointment": "cancel your appointment", "change-payout": "change your payout account"]),
@@ -33,6 +41,7 @@ enum Fixture {
 enum Failure: Equatable {
     case notAuthenticated, invalidOrExpiredCode, stepUpDenied, recipientCannotReceiveSMS
     case notADelegate, unknownAction, noVerifiedPhone, notThePhoneOnRecord, phoneChangeNeedsStepUp
+    case smsBlocked(FirewallBlock)
     case storageUnavailable(StoreError.Kind)
     case smsUnavailable(retryAfter: Int)
     /// Something other than an `OTPError`.
@@ -48,6 +57,7 @@ enum Failure: Equatable {
         case .noVerifiedPhone: self = .noVerifiedPhone
         case .notThePhoneOnRecord: self = .notThePhoneOnRecord
         case .phoneChangeNeedsStepUp: self = .phoneChangeNeedsStepUp
+        case .smsBlocked(let block): self = .smsBlocked(block)
         case .recipientCannotReceiveSMS: self = .recipientCannotReceiveSMS
         case .storageUnavailable(let kind): self = .storageUnavailable(kind)
         case .smsUnavailable(let seconds): self = .smsUnavailable(retryAfter: seconds)

@@ -8,12 +8,13 @@ public struct Configuration: Sendable {
     public var sms: SMSConfiguration
     public var templates: MessageTemplates
     public var stepUp: StepUpConfiguration
+    public var firewall: FirewallConfiguration
     public var logLevel: Logger.Level
 
     public init(
         rules: RulesConfiguration, pepper: Secret, database: DatabaseConfiguration,
         sms: SMSConfiguration, templates: MessageTemplates, stepUp: StepUpConfiguration = StepUpConfiguration(),
-        logLevel: Logger.Level = .info
+        firewall: FirewallConfiguration = FirewallConfiguration(), logLevel: Logger.Level = .info
     ) {
         self.rules = rules
         self.pepper = pepper
@@ -21,6 +22,7 @@ public struct Configuration: Sendable {
         self.sms = sms
         self.templates = templates
         self.stepUp = stepUp
+        self.firewall = firewall
         self.logLevel = logLevel
     }
 }
@@ -107,12 +109,14 @@ extension Configuration {
         rules.sendInFlightSeconds = Int64(sms.totalTimeoutSeconds) * 2 + 30
 
         let stepUp = StepUpConfiguration.read(&reader, readFile: readFile)
+        let firewall = FirewallConfiguration.read(&reader)
         let templates = readTemplates(&reader, rules: rules, actions: stepUp.actions)
         let logLevel = reader.choice("OTP_LOG_LEVEL", default: Logger.Level.info, allowed: Logger.Level.allCases)
 
         guard reader.problems.isEmpty, let templates else { throw ConfigurationError(problems: reader.problems) }
         return Configuration(
-            rules: rules, pepper: pepper, database: database, sms: sms, templates: templates, stepUp: stepUp, logLevel: logLevel
+            rules: rules, pepper: pepper, database: database, sms: sms, templates: templates, stepUp: stepUp, firewall: firewall,
+            logLevel: logLevel
         )
     }
 

@@ -44,7 +44,7 @@ public final class APIHandler {
 
     private func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let body = try SendBody(json: jsonBody(of: request))
-        let receipt = try service.send(body.request(principal: request.principal.userID))
+        let receipt = try service.send(body.request(principal: request.principal.userID, address: request.remoteAddress.flatMap(ClientAddress.init)))
         guard let hint = receipt.phoneHint else { return .json(200, #"{"status": "sent"}"#) }
         return .json(200, "{\"status\": \"sent\", \"phone_hint\": \(JSONText.quoted(hint))}")
     }

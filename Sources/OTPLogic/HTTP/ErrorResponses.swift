@@ -75,6 +75,15 @@ public enum ErrorResponses {
             .detail(422, "phone_e164 is not the verified phone of this account")
         case .phoneChangeNeedsStepUp:
             stepUpChallenge(403, phoneChangeNeedsStepUp, action: StepUpActions.changePhone)
+        case .smsBlocked(let block):
+            switch block {
+            case .invalidNumber, .numberType, .countryNotAllowed:
+                .detail(422, cannotReceiveSMS)
+            case .overBudget(.user, let retryAfter), .overBudget(.address, let retryAfter):
+                .detail(429, "Too many requests, try again later", headers: [.init("Retry-After", String(retryAfter))])
+            case .countryPaused(let retryAfter), .overBudget(.country, let retryAfter), .overBudget(.total, let retryAfter):
+                .detail(503, couldNotSend, headers: [.init("Retry-After", String(retryAfter))])
+            }
         case .storageUnavailable:
             storageUnavailable
         case .smsUnavailable(let retryAfter):

@@ -22,9 +22,9 @@ public struct SendBody: Sendable, Equatable {
         (action, subject) = try fields.stepUpBinding(for: purpose)
     }
 
-    /// The service's view of it, for `principal`.
-    public func request(principal: String?) -> CodeRequest {
-        CodeRequest(purpose: purpose, phone: phone, principal: principal, action: action, subject: subject)
+    /// The service's view of it, for `principal` at `address`.
+    public func request(principal: String?, address: ClientAddress? = nil) -> CodeRequest {
+        CodeRequest(purpose: purpose, phone: phone, principal: principal, action: action, subject: subject, address: address)
     }
 }
 

@@ -42,10 +42,11 @@ public struct SendPolicy: Sendable {
 
     /// The record with `pendingHash` (a code for `action`) reserved; the live code, if any, is untouched.
     public func reserve(
-        _ stored: CodeRecord?, phoneHash: String, purpose: Purpose, owner: String = "", action: String? = nil, pendingHash: String,
-        at now: UnixTime
+        _ stored: CodeRecord?, phoneHash: String, purpose: Purpose, owner: String = "", action: String? = nil, country: String? = nil,
+        pendingHash: String, at now: UnixTime
     ) -> CodeRecord {
         var record = stored ?? CodeRecord(phoneHash: phoneHash, purpose: purpose, owner: owner)
+        record.country = country
         record.pendingCodeHash = pendingHash
         record.pendingSince = now
         record.pendingAction = action
@@ -63,6 +64,26 @@ public struct SendPolicy: Sendable {
         record.issuedBoot = boot
         record.expiresAt = now + rules.codeTTLSeconds
         record.verifiedAt = nil
+        record.lastSentAt = now
+        if let start = record.sendWindowStart, now < start + rules.sendWindowSeconds {
+            record.sendCount += 1
+        } else {
+            record.sendWindowStart = now
+            record.sendCount = 1
+        }
+        record.pendingCodeHash = nil
+        record.pendingSince = nil
+        record.pendingAction = nil
+        return record
+    }
+
+    /// The record after a send whose outcome is unknown (a timeout or reset after the request
+    /// left): the provider may have sent it, so it counts toward the cooldown and the hourly cap
+    /// like a delivered one; but its code never verifies, and an earlier code stays as it was.
+    /// Nil if the reservation is no longer ours.
+    public func confirmUnknown(_ stored: CodeRecord?, pendingHash: String, at now: UnixTime) -> CodeRecord? {
+        guard let stored, stored.pendingCodeHash == pendingHash else { return nil }
+        var record = stored.current(at: now)
         record.lastSentAt = now
         if let start = record.sendWindowStart, now < start + rules.sendWindowSeconds {
             record.sendCount += 1

@@ -46,6 +46,21 @@ public final class OTPMetrics {
         counter("otp_step_up_checks_total", [("outcome", outcome.outcomeLabel), ("reason", outcome.reasonLabel)]).increment()
     }
 
+    /// What the SMS firewall stopped, or in monitor mode would have stopped.
+    public func firewall(_ reason: FirewallBlockReason, mode: FirewallConfiguration.Mode) {
+        counter("otp_sms_firewall_blocks_total", [("reason", reason.rawValue), ("mode", mode.rawValue)]).increment()
+    }
+
+    /// One send charged to a budget of `scope`.
+    public func budgetCharged(_ scope: BudgetScope) {
+        counter("otp_sms_budget_charged_total", [("scope", scope.rawValue)]).increment()
+    }
+
+    /// The tripwire paused a country.
+    public func countryPaused() {
+        counter("otp_sms_country_pauses_total", []).increment()
+    }
+
     public func storageError(_ kind: StoreError.Kind) {
         counter("otp_db_errors_total", [("kind", kind.rawValue)]).increment()
     }
@@ -71,6 +86,8 @@ public enum SendMetricOutcome: String, CaseIterable, Sendable {
     case storageError = "storage_error"
     /// The step-up binding rules refused it (no verified phone, another phone, an unknown action, not a delegate).
     case refused
+    /// The SMS firewall stopped it.
+    case blocked
 
     init(_ suppression: SendSuppression) {
         switch suppression {

@@ -28,6 +28,9 @@ public protocol OTPStore: AnyObject {
 
     /// Calls `visit` with every stored code record and every stored step-up token (for counts).
     func forEachRecord(codes: (CodeRecord) -> Void, tokens: (StepUpTokenRecord) -> Void) throws(StoreError)
+
+    /// Every SMS firewall record (for `otp-fcgi firewall status`).
+    func firewallRecords() throws(StoreError) -> [FirewallRecord]
 }
 
 /// The operations available inside one write transaction.
@@ -45,6 +48,9 @@ public protocol OTPStoreTransaction {
     func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber?
     /// `OTPStore.stepUpToken`, inside the transaction.
     func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord?
+    /// The firewall records of `keys` that exist (no record: nothing counted yet).
+    func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord]
+    func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError)
     /// `OTPStore.consumeStepUpToken`, inside the transaction.
     func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool
 }

@@ -32,8 +32,12 @@ extension SMSSender {
 public enum SMSError: Error, Sendable, Equatable {
     /// The provider says this recipient cannot get SMS (invalid, landline, opted out, blocked country).
     case recipientCannotReceive(providerCode: Int)
-    /// The provider is down, slow, overloaded, or answered something we cannot read; try later.
+    /// The provider is down, slow, overloaded, or answered something we cannot read, and certainly
+    /// did not take the message; try later.
     case unavailable(SMSUnavailableReason, retryAfterSeconds: Int)
+    /// The request left and no answer came (a timeout, a reset): the provider may have taken the
+    /// message. It counts as sent for every budget, cooldown and cap; its code never verifies.
+    case outcomeUnknown(SMSUnavailableReason, retryAfterSeconds: Int)
     /// The provider rejected our credentials (Twilio 20003): an operator must act.
     case credentialsRejected(retryAfterSeconds: Int)
     /// The provider refused our request for another reason of ours (a bad Messaging Service SID,
@@ -45,6 +49,7 @@ public enum SMSError: Error, Sendable, Equatable {
         switch self {
         case .recipientCannotReceive(let code): "recipient_cannot_receive_\(code)"
         case .unavailable(let reason, _): reason.label
+        case .outcomeUnknown(let reason, _): reason.label + "_after_sending"
         case .credentialsRejected: "provider_credentials_rejected"
         case .misconfigured(let code, _): "provider_rejected_request_\(code)"
         }
@@ -57,6 +62,7 @@ public enum SMSError: Error, Sendable, Equatable {
         case .unavailable(.rateLimited, _): .rateLimited
         case .unavailable(.inFlightLimit, _): .inFlightLimit
         case .unavailable: .unavailable
+        case .outcomeUnknown: .outcomeUnknown
         case .credentialsRejected: .credentialsRejected
         case .misconfigured: .requestRejected
         }
@@ -105,4 +111,16 @@ public enum SMSFailureClass: String, Sendable, CaseIterable {
     case credentialsRejected = "credentials_rejected"
     case requestRejected = "request_rejected"
     case recipientCannotReceive = "recipient_cannot_receive"
+    case outcomeUnknown = "outcome_unknown"
+}
+
+extension SMSError {
+    /// Twilio's SMS pumping protection (Fraud Guard 30450, SMS Pumping Protection 30453): the
+    /// number is being pumped. A "cannot receive" answer, and a signal for the country's tripwire.
+    public static let pumpingCodes: Set<Int> = [30450, 30453]
+
+    public var isPumpingSignal: Bool {
+        if case .recipientCannotReceive(let code) = self { return SMSError.pumpingCodes.contains(code) }
+        return false
+    }
 }

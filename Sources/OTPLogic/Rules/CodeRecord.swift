@@ -8,6 +8,8 @@ public struct CodeRecord: Sendable, Equatable {
     public var owner: String
     /// The step-up action the live code approves (its SMS said so); nil for none.
     public var action: String?
+    /// The phone's region (libphonenumber), for the country's tripwire when the code is verified.
+    public var country: String?
     /// Hash of the code the user was last sent; nil before the first delivered send.
     public var codeHash: String?
     public var issuedAt: UnixTime?
@@ -28,7 +30,8 @@ public struct CodeRecord: Sendable, Equatable {
     public var pendingAction: String?
 
     public init(
-        phoneHash: String, purpose: Purpose, owner: String = "", action: String? = nil, codeHash: String? = nil, issuedAt: UnixTime? = nil,
+        phoneHash: String, purpose: Purpose, owner: String = "", action: String? = nil, country: String? = nil, codeHash: String? = nil,
+        issuedAt: UnixTime? = nil,
         issuedBoot: BootClockReading? = nil, expiresAt: UnixTime = 0, attempts: Int = 0, sendCount: Int = 0, sendWindowStart: UnixTime? = nil,
         lastSentAt: UnixTime? = nil, verifiedAt: UnixTime? = nil, pendingCodeHash: String? = nil,
         pendingSince: UnixTime? = nil, pendingAction: String? = nil
@@ -37,6 +40,7 @@ public struct CodeRecord: Sendable, Equatable {
         self.purpose = purpose
         self.owner = owner
         self.action = action
+        self.country = country
         self.codeHash = codeHash
         self.issuedAt = issuedAt
         self.issuedBoot = issuedBoot

@@ -11,13 +11,19 @@ public struct CodeRequest: Sendable, Equatable {
     public var action: String?
     /// `step_up` only: the user a delegate acts for.
     public var subject: String?
+    /// The client's address (`REMOTE_ADDR`), for the SMS firewall's address budget.
+    public var address: ClientAddress?
 
-    public init(purpose: Purpose, phone: PhoneNumber? = nil, principal: String? = nil, action: String? = nil, subject: String? = nil) {
+    public init(
+        purpose: Purpose, phone: PhoneNumber? = nil, principal: String? = nil, action: String? = nil, subject: String? = nil,
+        address: ClientAddress? = nil
+    ) {
         self.purpose = purpose
         self.phone = phone
         self.principal = principal
         self.action = action
         self.subject = subject
+        self.address = address
     }
 }
 
@@ -33,6 +39,10 @@ struct CodeTarget {
     var party: StepUpParty?
     var phoneHash: String
     var log: Logger
+    /// Whose budgets the send counts against: the principal and their address; a delegate's
+    /// step-up counts against its subject alone (its code can only go to the subject's verified phone).
+    var budgetUser: String?
+    var budgetAddress: ClientAddress?
 }
 
 extension OTPService {
@@ -49,7 +59,7 @@ extension OTPService {
             log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
             return CodeTarget(
                 phone: phone, purpose: .verifyPhone, owner: "", action: nil, principal: request.principal, party: nil,
-                phoneHash: phoneHash, log: log
+                phoneHash: phoneHash, log: log, budgetUser: request.principal, budgetAddress: request.address
             )
         case .stepUp:
             guard let principal = request.principal else { throw .notAuthenticated }
@@ -64,7 +74,7 @@ extension OTPService {
             log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
             return CodeTarget(
                 phone: phone, purpose: .stepUp, owner: party.user, action: request.action, principal: party.user, party: party,
-                phoneHash: phoneHash, log: log
+                phoneHash: phoneHash, log: log, budgetUser: party.user, budgetAddress: party.delegate == nil ? request.address : nil
             )
         }
     }

@@ -16,6 +16,8 @@ public enum OTPError: Error, Sendable, Equatable {
     case notThePhoneOnRecord
     /// A verified phone may be replaced only with a `change-phone` step-up of its user.
     case phoneChangeNeedsStepUp
+    /// The SMS firewall stopped the send (SPEC, "SMS firewall").
+    case smsBlocked(FirewallBlock)
     /// The database did not answer in time or refused the write (the detail went to the log).
     case storageUnavailable(StoreError.Kind)
     /// The SMS provider did not take the message; nothing was recorded.
@@ -36,6 +38,7 @@ extension OTPError {
         case .noVerifiedPhone: "no_verified_phone"
         case .notThePhoneOnRecord: "not_the_phone_on_record"
         case .phoneChangeNeedsStepUp: "phone_change_needs_step_up"
+        case .smsBlocked(let block): block.reason.rawValue
         case .storageUnavailable: "storage_unavailable"
         case .smsUnavailable: "sms_unavailable"
         case .recipientCannotReceiveSMS: "recipient_cannot_receive_sms"

@@ -31,6 +31,7 @@ extension OTPService {
             case .storageUnavailable: metrics.send(request.purpose, .storageError)
             case .recipientCannotReceiveSMS: metrics.send(request.purpose, .undeliverable)
             case .smsUnavailable: metrics.send(request.purpose, .providerError)
+            case .smsBlocked: metrics.send(request.purpose, .blocked)
             case .notADelegate, .unknownAction, .noVerifiedPhone, .notThePhoneOnRecord:
                 logBindingRefusal(error, request: request, event: "otp.send")
                 metrics.send(request.purpose, .refused)
@@ -51,39 +52,48 @@ extension OTPService {
 
     func performSend(_ target: CodeTarget) throws(OTPError) -> SendOutcome {
         let log = target.log
-        let phoneHash = target.phoneHash
-        let purpose = target.purpose
+        let country = try screenNumber(target)
+        let keys = firewall.keys(user: target.budgetUser, address: target.budgetAddress, country: country)
         let code = generator.code(length: rules.codeLength)
         let pendingHash = hasher.codeHash(code)
         let actionText = bindingPolicy.configuration.actions.text(for: target.action) ?? StepUpActions.noActionText
-        let body = templates.template(for: purpose).render(code: code, minutes: rules.codeTTLMinutes, action: actionText)
-        let message = SMSMessage(to: target.phone, purpose: purpose, body: body)
+        let body = templates.template(for: target.purpose).render(code: code, minutes: rules.codeTTLMinutes, action: actionText)
+        let send = PendingSend(
+            target: target, message: SMSMessage(to: target.phone, purpose: target.purpose, body: body), pendingHash: pendingHash,
+            country: country, keys: keys
+        )
         if sender.deliversImmediately {
-            return try sendInOneTransaction(message, target: target, pendingHash: pendingHash)
+            return try sendInOneTransaction(send)
         }
 
         let reservedAt = clock.now()
-        let suppression: SendSuppression? = try storing(log) { transaction throws(StoreError) in
-            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose, owner: target.owner)
-            if let reason = sendPolicy.suppression(of: stored, at: reservedAt) { return reason }
-            try transaction.save(sendPolicy.reserve(
-                stored, phoneHash: phoneHash, purpose: purpose, owner: target.owner, action: target.action, pendingHash: pendingHash, at: reservedAt
-            ))
-            return nil
+        let admission: Admission = try storing(log) { transaction throws(StoreError) in
+            var records = FirewallRecords(keys: keys, stored: try transaction.firewallRecords(keys))
+            let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
+            let admission = admit(send, stored: stored, records: &records, at: reservedAt)
+            if case .admitted = admission {
+                try transaction.save(sendPolicy.reserve(
+                    stored, phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner, action: target.action,
+                    country: country, pendingHash: pendingHash, at: reservedAt
+                ))
+            }
+            try transaction.saveFirewallRecords(records.changedRecords)
+            return admission
         }
-        if let suppression { return suppressed(suppression, log: log) }
+        if let outcome = try settle(admission, log: log) { return outcome }
 
         do {
-            try deliver(message)
+            try deliver(send.message)
         } catch {
-            releaseReservation(target, pendingHash: pendingHash)
-            throw providerFailure(error, log: log)
+            try finishFailedSend(send, error: error, reservedAt: reservedAt)
         }
 
         let confirmed: Bool = try storing(log) { transaction throws(StoreError) in
-            let stored = try transaction.codeRecord(phoneHash: phoneHash, purpose: purpose, owner: target.owner)
-            guard let record = sendPolicy.confirm(stored, pendingHash: pendingHash, at: clock.now(), boot: clock.bootClock()) else { return false }
+            let now = clock.now()
+            let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
+            guard let record = sendPolicy.confirm(stored, pendingHash: pendingHash, at: now, boot: clock.bootClock()) else { return false }
             try transaction.save(record)
+            try recordCountrySend(send, in: transaction, at: now)
             return true
         }
         guard confirmed else {
@@ -95,44 +105,83 @@ extension OTPService {
         return .sent
     }
 
-    /// A local, immediate sender (the file sink) needs no reservation: suppression check, delivery
-    /// and record happen in one transaction, and a failed delivery writes nothing.
-    func sendInOneTransaction(_ message: SMSMessage, target: CodeTarget, pendingHash: String) throws(OTPError) -> SendOutcome {
-        let log = target.log
+    /// A send that did not go as planned, once the database says so: a certain failure gives back
+    /// the reservation and the SMS budgets; an unknown outcome counts as sent (cooldown, cap,
+    /// budgets, tripwire) with a code that never verifies; a pumping signal enters the tripwire.
+    /// Always throws the answer for the client.
+    private func finishFailedSend(_ send: PendingSend, error: SMSError, reservedAt: UnixTime) throws(OTPError) -> Never {
+        let target = send.target
+        do {
+            try store.writeTransaction { transaction throws(StoreError) in
+                let now = clock.now()
+                let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
+                if case .outcomeUnknown = error {
+                    if let record = sendPolicy.confirmUnknown(stored, pendingHash: send.pendingHash, at: now) { try transaction.save(record) }
+                    try recordCountrySend(send, in: transaction, at: now)
+                    return
+                }
+                if let released = sendPolicy.release(stored, pendingHash: send.pendingHash) { try transaction.save(released) }
+                var records = FirewallRecords(keys: send.keys, stored: try transaction.firewallRecords(send.keys))
+                firewall.release(&records, chargedAt: reservedAt, at: now)
+                try transaction.saveFirewallRecords(records.changedRecords)
+                if error.isPumpingSignal { try recordCountrySend(send, in: transaction, at: now) }
+            }
+        } catch {
+            // The reservation then expires by itself after `sendInFlightSeconds`.
+            target.log.error("could not record a failed send", metadata: ["event": "otp.send", "error": "\(error)"])
+        }
+        throw providerFailure(error, log: target.log)
+    }
+
+    /// A local, immediate sender (the file sink) needs no reservation: firewall, suppression check,
+    /// delivery and record happen in one transaction, and a failed delivery takes back its SMS budgets.
+    func sendInOneTransaction(_ send: PendingSend) throws(OTPError) -> SendOutcome {
+        let target = send.target
         enum Attempt {
-            case suppressed(SendSuppression)
+            case settled(Admission)
             case delivered
             case failed(SMSError)
         }
-        let attempt: Attempt = try storing(log) { transaction throws(StoreError) in
+        let attempt: Attempt = try storing(target.log) { transaction throws(StoreError) in
             let now = clock.now()
+            var records = FirewallRecords(keys: send.keys, stored: try transaction.firewallRecords(send.keys))
             let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
-            if let reason = sendPolicy.suppression(of: stored, at: now) { return .suppressed(reason) }
+            let admission = admit(send, stored: stored, records: &records, at: now)
+            guard case .admitted = admission else {
+                try transaction.saveFirewallRecords(records.changedRecords)
+                return .settled(admission)
+            }
             do throws(SMSError) {
-                try deliver(message)
+                try deliver(send.message)
             } catch {
+                firewall.release(&records, chargedAt: now, at: now)
+                try transaction.saveFirewallRecords(records.changedRecords)
                 return .failed(error)
             }
             let reserved = sendPolicy.reserve(
-                stored, phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner, action: target.action, pendingHash: pendingHash, at: now
+                stored, phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner, action: target.action,
+                country: send.country, pendingHash: send.pendingHash, at: now
             )
-            if let confirmed = sendPolicy.confirm(reserved, pendingHash: pendingHash, at: now, boot: clock.bootClock()) {
+            if let confirmed = sendPolicy.confirm(reserved, pendingHash: send.pendingHash, at: now, boot: clock.bootClock()) {
                 try transaction.save(confirmed)
             }
+            try transaction.saveFirewallRecords(records.changedRecords)
+            try recordCountrySend(send, in: transaction, at: now)
             return .delivered
         }
         switch attempt {
-        case .suppressed(let reason):
-            return suppressed(reason, log: log)
+        case .settled(let admission):
+            guard let outcome = try settle(admission, log: target.log) else { return .sent }
+            return outcome
         case .failed(let error):
-            throw providerFailure(error, log: log)
+            throw providerFailure(error, log: target.log)
         case .delivered:
-            log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent"])
+            target.log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent"])
             return .sent
         }
     }
 
-    private func suppressed(_ reason: SendSuppression, log: Logger) -> SendOutcome {
+    func suppressed(_ reason: SendSuppression, log: Logger) -> SendOutcome {
         log.info("send suppressed", metadata: ["event": "otp.send", "outcome": "suppressed", "reason": "\(reason.rawValue)"])
         return .suppressed(reason)
     }
@@ -149,18 +198,6 @@ extension OTPService {
         }
     }
 
-    func releaseReservation(_ target: CodeTarget, pendingHash: String) {
-        do {
-            try store.writeTransaction { transaction throws(StoreError) in
-                let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
-                if let released = sendPolicy.release(stored, pendingHash: pendingHash) { try transaction.save(released) }
-            }
-        } catch {
-            // The reservation then expires by itself after `sendInFlightSeconds`.
-            target.log.error("could not release a failed send", metadata: ["event": "otp.send", "error": "\(error)"])
-        }
-    }
-
     func providerFailure(_ error: SMSError, log: Logger) -> OTPError {
         let metadata: Logger.Metadata = ["event": "otp.send", "outcome": "provider_error", "reason": "\(error.logReason)"]
         switch error {
@@ -169,6 +206,9 @@ extension OTPService {
             return .recipientCannotReceiveSMS
         case .unavailable(_, let retryAfter):
             log.warning("SMS provider unavailable", metadata: metadata)
+            return .smsUnavailable(retryAfterSeconds: retryAfter)
+        case .outcomeUnknown(_, let retryAfter):
+            log.warning("SMS provider did not answer after the request left; counted as sent, its code never verifies", metadata: metadata)
             return .smsUnavailable(retryAfterSeconds: retryAfter)
         case .credentialsRejected(let retryAfter):
             log.error("SMS provider rejected our credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", metadata: metadata)

@@ -54,11 +54,17 @@ extension OTPService {
                     if let refusal = try phoneChangeRefusal(in: transaction, target: target, token: stepUpToken, at: now, boot: boot) {
                         return .phoneChangeRefused(refusal)
                     }
-                    if let updated = evaluation.updated { try transaction.saveVerificationState(updated) }
+                    if let updated = evaluation.updated {
+                        try transaction.saveVerificationState(updated)
+                        try recordCountryVerification(updated, in: transaction)
+                    }
                     try transaction.markPhoneVerified(userID: target.principal, phone: target.phone, at: now)
                     return .verified(.phoneVerified)
                 case .stepUp:
-                    if let updated = evaluation.updated { try transaction.saveVerificationState(updated) }
+                    if let updated = evaluation.updated {
+                        try transaction.saveVerificationState(updated)
+                        try recordCountryVerification(updated, in: transaction)
+                    }
                     let token = generator.stepUpToken()
                     let record = tokenPolicy.mint(for: target.owner, action: target.action, at: now, boot: boot)
                     try transaction.insertStepUpToken(hash: hasher.tokenHash(token), record)

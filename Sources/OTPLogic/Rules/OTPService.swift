@@ -14,11 +14,14 @@ public final class OTPService {
     let verifyPolicy: VerifyPolicy
     let tokenPolicy: StepUpTokenPolicy
     let bindingPolicy: StepUpBindingPolicy
+    let firewall: SMSFirewall
+    let classifier: any PhoneNumberClassifier
     let logger: Logger
     let metrics: OTPMetrics
 
     public init(
         rules: RulesConfiguration, templates: MessageTemplates, stepUp: StepUpConfiguration = StepUpConfiguration(),
+        firewall: FirewallConfiguration = FirewallConfiguration(), classifier: any PhoneNumberClassifier,
         hasher: SecretHasher, store: any OTPStore, sender: any SMSSender, clock: any UnixClock & MonotonicClock,
         generator: SecretGenerator, logger: Logger, metrics: OTPMetrics = OTPMetrics()
     ) {
@@ -33,6 +36,8 @@ public final class OTPService {
         self.verifyPolicy = VerifyPolicy(rules: rules)
         self.tokenPolicy = StepUpTokenPolicy(rules: rules)
         self.bindingPolicy = StepUpBindingPolicy(configuration: stepUp)
+        self.firewall = SMSFirewall(configuration: firewall)
+        self.classifier = classifier
         self.logger = logger
         self.metrics = metrics
     }

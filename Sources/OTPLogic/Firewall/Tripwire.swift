@@ -1,0 +1,70 @@
+/// The last sends to one country and whether each was verified: pumped numbers never verify, so
+/// a country whose recent sends mostly stay unverified is being pumped (SPEC, "Conversion
+/// tripwire"). At most `capacity` entries, newest last; each is a tag of the code it sent.
+public struct Tripwire: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        /// Which code (`Tripwire.tag(phoneHash:)`), so its verification can find it.
+        public var tag: UInt32
+        public var verified: Bool
+    }
+
+    public private(set) var entries: [Entry]
+
+    public init(entries: [Entry] = []) {
+        self.entries = entries
+    }
+
+    /// A short tag of a code's phone: enough to tell apart the last few dozen sends of a country.
+    public static func tag(phoneHash: String) -> UInt32 {
+        UInt32(phoneHash.prefix(8), radix: 16) ?? 0
+    }
+
+    /// With a new unverified send, keeping the newest `capacity`.
+    public func recording(tag: UInt32, capacity: Int) -> Tripwire {
+        var entries = self.entries
+        entries.append(Entry(tag: tag, verified: false))
+        if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
+        return Tripwire(entries: entries)
+    }
+
+    /// With the newest unverified send of `tag` marked verified; nil when there is none.
+    public func verifying(tag: UInt32) -> Tripwire? {
+        guard let index = entries.lastIndex(where: { $0.tag == tag && !$0.verified }) else { return nil }
+        var entries = self.entries
+        entries[index].verified = true
+        return Tripwire(entries: entries)
+    }
+
+    /// True when the last `sends` sends (all of them there) had fewer than `minimumVerifiedPercent`
+    /// percent verified.
+    public func trips(sends: Int, minimumVerifiedPercent: Int) -> Bool {
+        guard entries.count >= sends, sends > 0 else { return false }
+        let verified = entries.suffix(sends).filter(\.verified).count
+        return verified * 100 < minimumVerifiedPercent * sends
+    }
+
+    /// Little-endian (UInt32 tag, UInt8 verified) pairs: how stores keep it.
+    public var encoded: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.count * 5)
+        for entry in entries {
+            withUnsafeBytes(of: entry.tag.littleEndian) { bytes += $0 }
+            bytes.append(entry.verified ? 1 : 0)
+        }
+        return bytes
+    }
+
+    /// Nil for bytes that are not `encoded` output.
+    public init?(encoded bytes: [UInt8]) {
+        guard bytes.count % 5 == 0 else { return nil }
+        var entries: [Entry] = []
+        var offset = 0
+        while offset < bytes.count {
+            var tag: UInt32 = 0
+            for index in 0..<4 { tag |= UInt32(bytes[offset + index]) << (8 * index) }
+            entries.append(Entry(tag: tag, verified: bytes[offset + 4] != 0))
+            offset += 5
+        }
+        self.entries = entries
+    }
+}
