@@ -109,17 +109,3 @@ extension Integration {
         }
     }
 }
-
-/// Runs SQL through the sqlite3 shell, failing the test setup if it fails.
-func sqliteExec(_ database: String, _ sql: String) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = ["-bail", "-cmd", ".timeout 5000", database]
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    input.fileHandleForWriting.write(Data(sql.utf8))
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw StackError("sqlite3 failed: \(sql)") }
-}

@@ -68,7 +68,7 @@ extension Integration {
         @Test func malformedTrafficNeverTakesDownTheResponderOrAWorker() throws {
             let stack = try TestStack(.init(workers: 4))
             defer { stack.finish() }
-            let pid = try #require(stack.responder?.processIdentifier)
+            let pid = try #require(stack.responder?.pid)
             let threadsBefore = try threadCount(pid)
 
             for (label, abuse) in FastCGIAbuse.abuses {

@@ -37,9 +37,9 @@ final class TestStack: OTPSession, @unchecked Sendable {
     let backendPort: Int
     let pepper: String
     let client: HTTPClient
-    private(set) var responders: [Process?] = []
-    var responder: Process? { responders.first ?? nil }
-    private var nginx: Process?
+    private(set) var responders: [ChildProcess?] = []
+    var responder: ChildProcess? { responders.first ?? nil }
+    private var nginx: ChildProcess?
     private let options: Options
     /// Everything that must never appear in a log: filled by the API helpers as they go.
     let secrets = SecretLedger()
@@ -56,7 +56,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
 
         var render = [TestStack.repositoryRoot.appendingPathComponent("scripts/render-nginx.sh").path, state.path, "\(httpsPort)", "\(backendPort)"]
         if let rate = options.sendRate { render.append(rate) }
-        try TestStack.run(render)
+        try ChildProcess.run(render[0], Array(render.dropFirst())).requireSuccess()
         for (name, text) in options.extraSites {
             try text.replacingOccurrences(of: "@STATE@", with: state.path)
                 .write(to: state.appendingPathComponent("nginx/sites-enabled/\(name)"), atomically: true, encoding: .utf8)
@@ -113,13 +113,10 @@ final class TestStack: OTPSession, @unchecked Sendable {
 
     func startResponder(index: Int = 0, environment: [String: String]? = nil) throws {
         let socketPath = socketPath(for: index)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestStack.binary)
-        process.arguments = ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"]
-        process.environment = environment ?? self.environment
-        process.standardError = try appendingHandle(logName(for: index))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.start(
+            TestStack.binary, ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"],
+            environment: environment ?? self.environment, stdout: .discard, stderr: .file(state.appendingPathComponent(logName(for: index)).path)
+        )
         if responders.count <= index { responders += Array(repeating: nil, count: index + 1 - responders.count) }
         responders[index] = process
         try TestStack.waitUntil("otp-fcgi socket \(socketPath)") { TestStack.canConnect(unixSocket: socketPath) || !process.isRunning }
@@ -127,13 +124,11 @@ final class TestStack: OTPSession, @unchecked Sendable {
     }
 
     private func startNginx() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
         let conf = state.appendingPathComponent("nginx").path
-        process.arguments = ["-p", conf, "-c", "\(conf)/nginx.conf", "-e", state.appendingPathComponent("nginx-error.log").path]
-        process.standardError = try appendingHandle("nginx-stderr.log")
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.start(
+            "/usr/sbin/nginx", ["-p", conf, "-c", "\(conf)/nginx.conf", "-e", state.appendingPathComponent("nginx-error.log").path],
+            stdout: .discard, stderr: .file(state.appendingPathComponent("nginx-stderr.log").path)
+        )
         nginx = process
         try TestStack.waitUntil("nginx on port \(httpsPort)") { TestStack.canConnect(port: self.httpsPort) || !process.isRunning }
         guard process.isRunning else {
@@ -145,26 +140,19 @@ final class TestStack: OTPSession, @unchecked Sendable {
     @discardableResult
     func stopResponder(index: Int = 0) -> Int32? {
         guard responders.indices.contains(index), let responder = responders[index] else { return nil }
-        if responder.isRunning {
-            responder.terminate()
-            responder.waitUntilExit()
-        }
-        return responder.terminationStatus
+        return responder.stop()
     }
 
     /// SIGKILL: no chance to finish anything.
     func killResponder(index: Int = 0) {
         guard responders.indices.contains(index), let responder = responders[index], responder.isRunning else { return }
-        kill(responder.processIdentifier, SIGKILL)
-        responder.waitUntilExit()
+        responder.kill()
+        responder.wait()
     }
 
     func stopAll() {
         for index in responders.indices { stopResponder(index: index) }
-        if let nginx, nginx.isRunning {
-            nginx.terminate()
-            nginx.waitUntilExit()
-        }
+        nginx?.stop()
     }
 
     // MARK: - Secrets bookkeeping and the log check
@@ -219,24 +207,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
         return smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
     }
 
-    // MARK: - Process plumbing
-
-    private func appendingHandle(_ name: String) throws -> FileHandle {
-        let path = state.appendingPathComponent(name).path
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        handle.seekToEndOfFile()
-        return handle
-    }
-
-    static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw StackError("\(arguments.joined(separator: " ")) exited \(process.terminationStatus)") }
-    }
+    // MARK: - Waiting and sockets
 
     static func waitUntil(_ what: String, timeout: TimeInterval = 10, _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
