@@ -13,7 +13,7 @@ extension Integration {
             #expect(sent.body == #"{"status": "sent"}"#)
             #expect(sent.header("Cache-Control") == "no-store")
             #expect(sent.header("Content-Type") == "application/json")
-            let sms = try #require(stack.smsMessages().last)
+            let sms = try #require(stack.sms.messages().last)
             #expect(sms.to == "+14155550101" && sms.purpose == "verify_phone")
             let code = try #require(sms.code)
             #expect(code.count == 6)

@@ -132,14 +132,9 @@ final class CGIRunner: @unchecked Sendable {
         secrets.insert(String(phone.dropFirst()))
     }
 
+    /// The code of the last SMS to `phone`, recorded as a secret.
     func lastCode(to phone: String) -> String? {
-        guard let file = configuration["OTP_SMS_FILE"], let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
-        let bodies = text.split(separator: "\n").compactMap { line -> String? in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], object["to"] == phone else { return nil }
-            return object["body"]
-        }
-        guard let body = bodies.last, let range = body.range(of: "[0-9]{6}", options: .regularExpression) else { return nil }
-        let code = String(body[range])
+        guard let file = configuration["OTP_SMS_FILE"], let code = SMSSink(path: file).lastCode(to: phone) else { return nil }
         secrets.insert(code)
         return code
     }

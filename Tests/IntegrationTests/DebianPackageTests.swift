@@ -60,7 +60,7 @@ final class InstalledService {
     private let spawn: ChildProcess
     private let nginx: ChildProcess
     private let nginxConfig = "/etc/nginx/otp-fcgi-package-test.conf"
-    private let sms = "/var/lib/otp-fcgi/sms.jsonl"
+    private let sms = SMSSink(path: "/var/lib/otp-fcgi/sms.jsonl")
 
     init(environmentFile: String) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-deb-\(UUID().uuidString.prefix(8))")
@@ -73,7 +73,7 @@ final class InstalledService {
             if parts.count == 2 { environment[String(parts[0])] = String(parts[1]) }
         }
         environment["OTP_SMS_PROVIDER"] = "file"
-        environment["OTP_SMS_FILE"] = sms
+        environment["OTP_SMS_FILE"] = sms.path
         spawn = try ChildProcess.start(
             "/usr/bin/spawn-fcgi",
             ["-n", "-s", "/run/otp-fcgi/otp.sock", "-M", "0660", "-U", "otp-fcgi", "-G", "www-data",
@@ -122,9 +122,7 @@ final class InstalledService {
     func stepUpToken(phone: String) throws -> String {
         let body = #"{"phone_e164": "\#(phone)", "purpose": "step_up"}"#
         guard client.postJSON("/api/otp/send", body, as: .alice).status == 200 else { throw StackError("send failed") }
-        let line = try String(contentsOfFile: sms, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? ""
-        guard let range = line.range(of: #"(?<="body": ")[^0-9]*[0-9]{6}"#, options: .regularExpression) else { throw StackError("no code") }
-        let code = String(line[range].suffix(6))
+        guard let code = sms.lastCode(to: phone, purpose: "step_up") else { throw StackError("no code") }
         let verified = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "step_up", "code": "\#(code)"}"#, as: .alice)
         guard let token = verified.json["step_up_token"] else { throw StackError("verify answered \(verified.status)") }
         return token

@@ -25,7 +25,7 @@ extension Integration {
             #expect(response.hasSuffix(#"{"status": "sent"}"#))
             #expect(stack.stopResponder() == 0)
             #expect(!FileManager.default.fileExists(atPath: stack.socketPath))
-            #expect(stack.smsMessages().count == 1)
+            #expect(stack.sms.messages().count == 1)
         }
 
         @Test func badConfigurationStopsTheStartNamingEveryVariable() throws {

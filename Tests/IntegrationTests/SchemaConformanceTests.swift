@@ -105,7 +105,7 @@ extension Integration {
             let logs = stack.responderLog + stack.nginxErrorLog
             #expect(!stack.responderLog.isEmpty)
             var secrets: Set<String> = [stack.pepper]
-            for sms in stack.smsMessages() {
+            for sms in stack.sms.messages() {
                 secrets.insert(sms.to)
                 secrets.insert(String(sms.to.dropFirst()))
                 if let code = sms.code { secrets.insert(code) }

@@ -32,7 +32,7 @@ extension Integration {
 
             let send = trap.postJSON("/api/otp/send", #"{"phone_e164": "+14155550150", "purpose": "step_up"}"#, as: mallory)
             #expect(send.status == 401)
-            #expect(stack.smsMessages().isEmpty)
+            #expect(stack.sms.messages().isEmpty)
 
             // A valid token of alice's, presented where REMOTE_USER arrives twice, admits nobody.
             let token = try stack.stepUpToken(phone: "+14155550151", as: .alice)

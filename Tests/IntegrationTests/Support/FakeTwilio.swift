@@ -30,10 +30,8 @@ final class FakeTwilio: @unchecked Sendable {
         var answeredWith: Mode
 
         func field(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }
-        var code: String? {
-            guard let body = field("Body"), let range = body.range(of: "[0-9]{4,10}", options: .regularExpression) else { return nil }
-            return String(body[range])
-        }
+        /// The code in the message text, for the default code length.
+        var code: String? { field("Body").flatMap { SMSSink.code(in: $0) } }
     }
 
     static let accountSID = "AC" + String(repeating: "0123456789abcdef", count: 2)

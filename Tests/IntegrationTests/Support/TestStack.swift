@@ -85,6 +85,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
     }
     var databasePath: String { (options.databaseDirectory.map { URL(fileURLWithPath: $0) } ?? state).appendingPathComponent("otp.sqlite3").path }
     var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
+    var sms: SMSSink { SMSSink(path: smsFile, codeLength: Int(environment["OTP_CODE_LENGTH"] ?? "") ?? 6) }
     /// Every responder's stderr, in order of index.
     var responderLog: String {
         responders.indices.map { (try? String(contentsOf: state.appendingPathComponent(logName(for: $0)), encoding: .utf8)) ?? "" }.joined()
@@ -188,23 +189,12 @@ final class TestStack: OTPSession, @unchecked Sendable {
 
     // MARK: - API helpers that keep track of secrets
 
-    struct SMS: Sendable {
-        var to: String
-        var purpose: String
-        var body: String
-        /// The first run of 4 to 10 digits in the body.
-        var code: String? {
-            guard let range = body.range(of: "[0-9]{4,10}", options: .regularExpression) else { return nil }
-            return String(body[range])
-        }
-    }
-
     /// The code of the last SMS sent to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String? {
         if let twilio = options.twilio {
             return twilio.requests.last { $0.field("To") == phone && $0.answeredWith == .accept }?.code
         }
-        return smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
+        return sms.lastCode(to: phone, purpose: purpose)
     }
 
     // MARK: - Waiting and sockets

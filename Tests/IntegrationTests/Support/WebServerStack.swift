@@ -77,6 +77,7 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
 
     var databasePath: String { state.appendingPathComponent("otp.sqlite3").path }
     var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
+    var sms: SMSSink { SMSSink(path: smsFile) }
     var socketPath: String { state.appendingPathComponent("otp.sock").path }
 
     /// otp-fcgi's configuration: its environment, or the lines of the CGI wrapper's env file.
