@@ -13,7 +13,7 @@ extension Integration {
             #expect(sent.body == #"{"status": "sent"}"#)
             #expect(sent.header("Cache-Control") == "no-store")
             #expect(sent.header("Content-Type") == "application/json")
-            let sms = try #require(stack.smsMessages().last)
+            let sms = try #require(stack.sms.messages().last)
             #expect(sms.to == "+14155550101" && sms.purpose == "verify_phone")
             let code = try #require(sms.code)
             #expect(code.count == 6)
@@ -108,18 +108,4 @@ extension Integration {
             #expect(stack.verify("+14155550104", "verify_phone", code: code).status == 200)
         }
     }
-}
-
-/// Runs SQL through the sqlite3 shell, failing the test setup if it fails.
-func sqliteExec(_ database: String, _ sql: String) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = ["-bail", "-cmd", ".timeout 5000", database]
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    input.fileHandleForWriting.write(Data(sql.utf8))
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw StackError("sqlite3 failed: \(sql)") }
 }

@@ -132,14 +132,9 @@ final class CGIRunner: @unchecked Sendable {
         secrets.insert(String(phone.dropFirst()))
     }
 
+    /// The code of the last SMS to `phone`, recorded as a secret.
     func lastCode(to phone: String) -> String? {
-        guard let file = configuration["OTP_SMS_FILE"], let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
-        let bodies = text.split(separator: "\n").compactMap { line -> String? in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], object["to"] == phone else { return nil }
-            return object["body"]
-        }
-        guard let body = bodies.last, let range = body.range(of: "[0-9]{6}", options: .regularExpression) else { return nil }
-        let code = String(body[range])
+        guard let file = configuration["OTP_SMS_FILE"], let code = SMSSink(path: file).lastCode(to: phone) else { return nil }
         secrets.insert(code)
         return code
     }
@@ -176,23 +171,11 @@ final class CGIRunner: @unchecked Sendable {
     }
 
     private func run(environment: [String: String], stdin: [UInt8]) throws -> Answer {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestStack.binary)
-        process.arguments = []
-        process.environment = environment
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let result = try ChildProcess.run(TestStack.binary, [], environment: environment, stdin: .bytes(stdin), stderr: .capture)
+        let err = result.errors
         stderrText += err
 
-        let text = String(decoding: out, as: UTF8.self)
+        let text = result.output
         guard let end = text.range(of: "\r\n\r\n") else { throw StackError("no CGI header block in: \(text)\nstderr: \(err)") }
         var headers: [String: String] = [:]
         for line in text[..<end.lowerBound].components(separatedBy: "\r\n") {
@@ -200,7 +183,7 @@ final class CGIRunner: @unchecked Sendable {
             headers[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         let status = Int(headers["Status"]?.prefix(3) ?? "") ?? 0
-        return Answer(status: status, headers: headers, body: String(text[end.upperBound...]), stderr: err, exitStatus: process.terminationStatus)
+        return Answer(status: status, headers: headers, body: String(text[end.upperBound...]), stderr: err, exitStatus: result.status)
     }
 
     /// Nothing secret in what the runs wrote to stderr (the web server's error log in real life).

@@ -13,16 +13,16 @@ extension Integration {
 
         @Test func packageIsLintianCleanInstallsAndServesThroughNginx() throws {
             #expect(FileManager.default.fileExists(atPath: DebianPackage.package), "run `make deb` first (make test does)")
-            let lintian = try run("/usr/bin/lintian", ["--fail-on", "error", DebianPackage.package])
+            let lintian = try ChildProcess.run("/usr/bin/lintian", ["--fail-on", "error", DebianPackage.package])
             #expect(lintian.status == 0, "lintian: \(lintian.output)")
 
-            _ = try? run("/usr/bin/dpkg", ["--purge", "otp-fcgi"])
-            let install = try run("/usr/bin/dpkg", ["-i", DebianPackage.package])
+            _ = try? ChildProcess.run("/usr/bin/dpkg", ["--purge", "otp-fcgi"])
+            let install = try ChildProcess.run("/usr/bin/dpkg", ["-i", DebianPackage.package])
             #expect(install.status == 0, "\(install.output)")
-            defer { _ = try? run("/usr/bin/dpkg", ["--purge", "otp-fcgi"]) }
+            defer { _ = try? ChildProcess.run("/usr/bin/dpkg", ["--purge", "otp-fcgi"]) }
 
             // What the maintainer scripts set up.
-            #expect(try run("/usr/bin/getent", ["passwd", "otp-fcgi"]).status == 0)
+            #expect(try ChildProcess.run("/usr/bin/getent", ["passwd", "otp-fcgi"]).status == 0)
             let state = try FileManager.default.attributesOfItem(atPath: "/var/lib/otp-fcgi")
             #expect(state[.ownerAccountName] as? String == "otp-fcgi")
             #expect((state[.posixPermissions] as? Int) == 0o750)
@@ -33,10 +33,10 @@ extension Integration {
 
             // An edited environment file survives a reinstall.
             try (environment + "# edited by the sysadmin\n").write(toFile: envFile, atomically: false, encoding: .utf8)
-            #expect(try run("/usr/bin/dpkg", ["-i", "--force-confold", DebianPackage.package]).status == 0)
+            #expect(try ChildProcess.run("/usr/bin/dpkg", ["-i", "--force-confold", DebianPackage.package]).status == 0)
             #expect(try String(contentsOfFile: envFile, encoding: .utf8).hasSuffix("# edited by the sysadmin\n"))
 
-            let verify = try run("/usr/bin/systemd-analyze", ["verify", "/lib/systemd/system/otp-fcgi.socket", "/lib/systemd/system/otp-fcgi.service"])
+            let verify = try ChildProcess.run("/usr/bin/systemd-analyze", ["verify", "/lib/systemd/system/otp-fcgi.socket", "/lib/systemd/system/otp-fcgi.service"])
             #expect(verify.status == 0, "\(verify.output)")
             #expect(!verify.output.contains("otp-fcgi"), "systemd-analyze has remarks: \(verify.output)")
 
@@ -47,7 +47,7 @@ extension Integration {
             #expect(served.protectedAction(token: token).status == 401)
             #expect(served.client.request("GET", "/api/otp/health", as: .alice).status == 200)
             #expect(served.client.request("GET", "/api/otp/metrics", as: .alice).body.contains("otp_step_up_checks_total"))
-            #expect(try run("/usr/sbin/otp-fcgi", ["--help"]).output.contains("check-config"))
+            #expect(try ChildProcess.run("/usr/sbin/otp-fcgi", ["--help"]).output.contains("check-config"))
         }
     }
 }
@@ -57,10 +57,10 @@ extension Integration {
 final class InstalledService {
     let client: HTTPClient
     private let directory: URL
-    private let spawn: Process
-    private let nginx: Process
+    private let spawn: ChildProcess
+    private let nginx: ChildProcess
     private let nginxConfig = "/etc/nginx/otp-fcgi-package-test.conf"
-    private let sms = "/var/lib/otp-fcgi/sms.jsonl"
+    private let sms = SMSSink(path: "/var/lib/otp-fcgi/sms.jsonl")
 
     init(environmentFile: String) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-deb-\(UUID().uuidString.prefix(8))")
@@ -73,20 +73,19 @@ final class InstalledService {
             if parts.count == 2 { environment[String(parts[0])] = String(parts[1]) }
         }
         environment["OTP_SMS_PROVIDER"] = "file"
-        environment["OTP_SMS_FILE"] = sms
-        spawn = Process()
-        spawn.executableURL = URL(fileURLWithPath: "/usr/bin/spawn-fcgi")
-        spawn.arguments = ["-n", "-s", "/run/otp-fcgi/otp.sock", "-M", "0660", "-U", "otp-fcgi", "-G", "www-data",
-                           "-u", "otp-fcgi", "-g", "otp-fcgi", "--", "/usr/sbin/otp-fcgi", "serve", "--workers", "4"]
-        spawn.environment = environment
-        spawn.standardError = FileHandle.nullDevice
-        try spawn.run()
+        environment["OTP_SMS_FILE"] = sms.path
+        spawn = try ChildProcess.start(
+            "/usr/bin/spawn-fcgi",
+            ["-n", "-s", "/run/otp-fcgi/otp.sock", "-M", "0660", "-U", "otp-fcgi", "-G", "www-data",
+             "-u", "otp-fcgi", "-g", "otp-fcgi", "--", "/usr/sbin/otp-fcgi", "serve", "--workers", "4"],
+            environment: environment, stderr: .discard
+        )
         try TestStack.waitUntil("the installed otp-fcgi") { TestStack.canConnect(unixSocket: "/run/otp-fcgi/otp.sock") }
 
         let port = try TestStack.freePort()
         let backend = try TestStack.freePort()
         let htpasswd = directory.appendingPathComponent("htpasswd").path
-        let hash = try run("/usr/bin/openssl", ["passwd", "-apr1", "alice-password"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let hash = try ChildProcess.run("/usr/bin/openssl", ["passwd", "-apr1", "alice-password"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         try "alice:\(hash)\n".write(toFile: htpasswd, atomically: true, encoding: .utf8)
         try """
             user www-data;
@@ -114,11 +113,7 @@ final class InstalledService {
                 }
             }
             """.write(toFile: nginxConfig, atomically: true, encoding: .utf8)
-        let nginx = Process()
-        nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
-        nginx.arguments = ["-c", nginxConfig, "-e", directory.appendingPathComponent("error.log").path]
-        nginx.standardError = FileHandle.nullDevice
-        try nginx.run()
+        let nginx = try ChildProcess.start("/usr/sbin/nginx", ["-c", nginxConfig, "-e", directory.appendingPathComponent("error.log").path], stderr: .discard)
         self.nginx = nginx
         client = HTTPClient(baseURL: "http://127.0.0.1:\(port)", caFile: "/dev/null")
         try TestStack.waitUntil("nginx on \(port)") { TestStack.canConnect(port: port) || !nginx.isRunning }
@@ -127,9 +122,7 @@ final class InstalledService {
     func stepUpToken(phone: String) throws -> String {
         let body = #"{"phone_e164": "\#(phone)", "purpose": "step_up"}"#
         guard client.postJSON("/api/otp/send", body, as: .alice).status == 200 else { throw StackError("send failed") }
-        let line = try String(contentsOfFile: sms, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? ""
-        guard let range = line.range(of: #"(?<="body": ")[^0-9]*[0-9]{6}"#, options: .regularExpression) else { throw StackError("no code") }
-        let code = String(line[range].suffix(6))
+        guard let code = sms.lastCode(to: phone, purpose: "step_up") else { throw StackError("no code") }
         let verified = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "step_up", "code": "\#(code)"}"#, as: .alice)
         guard let token = verified.json["step_up_token"] else { throw StackError("verify answered \(verified.status)") }
         return token
@@ -140,9 +133,8 @@ final class InstalledService {
     }
 
     func stop() {
-        for process in [nginx, spawn] where process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        for process in [nginx, spawn] {
+            process.stop()
         }
         // spawn-fcgi -n execs otp-fcgi in its place, so terminating it stopped the responder.
         try? FileManager.default.removeItem(atPath: nginxConfig)

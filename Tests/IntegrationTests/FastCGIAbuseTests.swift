@@ -68,7 +68,7 @@ extension Integration {
         @Test func malformedTrafficNeverTakesDownTheResponderOrAWorker() throws {
             let stack = try TestStack(.init(workers: 4))
             defer { stack.finish() }
-            let pid = try #require(stack.responder?.processIdentifier)
+            let pid = try #require(stack.responder?.pid)
             let threadsBefore = try threadCount(pid)
 
             for (label, abuse) in FastCGIAbuse.abuses {
@@ -106,7 +106,7 @@ extension Integration {
                 body: json + Array("trailing garbage".utf8)
             )
             #expect(long.hasPrefix("Status: 200"), "the body is exactly CONTENT_LENGTH bytes; what follows is not part of it")
-            #expect(stack.smsMessages().count == 1)
+            #expect(stack.sms.messages().count == 1)
         }
     }
 }

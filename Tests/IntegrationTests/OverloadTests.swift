@@ -15,20 +15,19 @@ extension Integration {
             let script = stack.state.appendingPathComponent("overload.lua")
             try Overload.lua.write(to: script, atomically: true, encoding: .utf8)
 
-            let wrk = Process()
-            wrk.executableURL = URL(fileURLWithPath: "/bin/bash")
-            wrk.arguments = ["-c", "ulimit -n 8192 && exec wrk -t2 -c1000 -d\(Overload.seconds)s --timeout 30s -s \(script.path) \(stack.client.baseURL)/account/cancel-appointment"]
-            let output = Pipe()
-            wrk.standardOutput = output
-            wrk.standardError = output
-            try wrk.run()
+            let wrk = try ChildProcess.start(
+                "/bin/bash",
+                ["-c", "ulimit -n 8192 && exec wrk -t2 -c1000 -d\(Overload.seconds)s --timeout 30s -s \(script.path) \(stack.client.baseURL)/account/cancel-appointment"],
+                stdout: .capture, stderr: .stdout
+            )
             var peakRSS = 0
             while wrk.isRunning {
-                if let pid = stack.responder?.processIdentifier { peakRSS = max(peakRSS, (try? residentKilobytes(pid, "VmHWM")) ?? 0) }
+                if let pid = stack.responder?.pid { peakRSS = max(peakRSS, (try? residentKilobytes(pid, "VmHWM")) ?? 0) }
                 usleep(200_000)
             }
-            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(wrk.terminationStatus == 0, "\(report)")
+            let status = wrk.wait()
+            let report = wrk.output
+            #expect(status == 0, "\(report)")
             #expect(stack.responder?.isRunning == true)
 
             let counts = Overload.statusCounts(report)

@@ -25,19 +25,19 @@ extension Integration {
             #expect(response.hasSuffix(#"{"status": "sent"}"#))
             #expect(stack.stopResponder() == 0)
             #expect(!FileManager.default.fileExists(atPath: stack.socketPath))
-            #expect(stack.smsMessages().count == 1)
+            #expect(stack.sms.messages().count == 1)
         }
 
         @Test func badConfigurationStopsTheStartNamingEveryVariable() throws {
-            let (status, output) = try run(TestStack.binary, ["serve", "--listen", "127.0.0.1:1"], environment: [
+            let attempt = try ChildProcess.run(TestStack.binary, ["serve", "--listen", "127.0.0.1:1"], environment: [
                 "OTP_PEPPER": "too-short", "OTP_CODE_LENGTH": "12", "OTP_SMS_PROVIDER": "twilio",
                 "TWILIO_MESSAGING_SERVICE_SID": "not-a-sid",
             ])
-            #expect(status != 0)
+            #expect(attempt.status != 0)
             for name in ["OTP_PEPPER", "OTP_CODE_LENGTH", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID"] {
-                #expect(output.contains(name), "\(name) not named in: \(output)")
+                #expect(attempt.output.contains(name), "\(name) not named in: \(attempt.output)")
             }
-            #expect(!output.contains("too-short"), "the pepper must not be echoed")
+            #expect(!attempt.output.contains("too-short"), "the pepper must not be echoed")
         }
 
         @Test func servesTheSocketInheritedOnFdZero() throws {
@@ -48,16 +48,10 @@ extension Integration {
             let listener = try listeningUnixSocket(path)
             defer { close(listener) }
 
-            let process = Foundation.Process()
-            process.executableURL = URL(fileURLWithPath: TestStack.binary)
-            process.arguments = ["serve", "--workers", "2"]
-            process.environment = [
+            let process = try ChildProcess.start(TestStack.binary, ["serve", "--workers", "2"], environment: [
                 "OTP_PEPPER": String(repeating: "p", count: 40), "OTP_DB_PATH": directory.appendingPathComponent("otp.sqlite3").path,
                 "OTP_SMS_PROVIDER": "file", "OTP_SMS_FILE": directory.appendingPathComponent("sms.jsonl").path,
-            ]
-            process.standardInput = FileHandle(fileDescriptor: listener, closeOnDealloc: false)
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            ], stdin: .descriptor(listener), stderr: .discard)
             defer { if process.isRunning { process.terminate() } }
 
             let client = try FastCGIClient(unixSocket: path)
@@ -66,24 +60,8 @@ extension Integration {
             client.stdin([])
             let response = try client.readResponse()
             #expect(response.hasPrefix("Status: 200 OK"))
-            process.terminate()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            #expect(process.stop() == 0)
             #expect(FileManager.default.fileExists(atPath: path), "an inherited socket belongs to whoever passed it")
         }
     }
-}
-
-func listeningUnixSocket(_ path: String) throws -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-        for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
-    }
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
-    guard bound == 0, listen(fd, 16) == 0 else { throw StackError("cannot listen on \(path)") }
-    return fd
 }

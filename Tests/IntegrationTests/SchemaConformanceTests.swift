@@ -105,7 +105,7 @@ extension Integration {
             let logs = stack.responderLog + stack.nginxErrorLog
             #expect(!stack.responderLog.isEmpty)
             var secrets: Set<String> = [stack.pepper]
-            for sms in stack.smsMessages() {
+            for sms in stack.sms.messages() {
                 secrets.insert(sms.to)
                 secrets.insert(String(sms.to.dropFirst()))
                 if let code = sms.code { secrets.insert(code) }
@@ -122,26 +122,11 @@ extension Integration {
         ) throws -> (status: Int32, text: String, timedOut: Bool) {
             let path = folder.appendingPathComponent(log)
             _ = FileManager.default.createFile(atPath: path.path, contents: nil)
-            let output = try FileHandle(forWritingTo: path)
-            defer { try? output.close() }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
             // Everything schemathesis and Hypothesis write stays in the stack's temporary folder.
-            process.currentDirectoryURL = folder
-            process.environment = environment
-            process.standardOutput = output
-            process.standardError = output
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date().addingTimeInterval(timeoutSeconds)
-            while process.isRunning && Date() < deadline { usleep(100_000) }
-            let timedOut = process.isRunning
-            if timedOut {
-                process.terminate()
-            }
-            process.waitUntilExit()
-            return (process.terminationStatus, (try? String(contentsOf: path, encoding: .utf8)) ?? "", timedOut)
+            let result = try ChildProcess.run(
+                executable, arguments, environment: environment, directory: folder, stdin: .empty, stdout: .file(path.path), timeout: timeoutSeconds
+            )
+            return (result.status, (try? String(contentsOf: path, encoding: .utf8)) ?? "", result.timedOut)
         }
 
         /// The Python of `st`'s virtual environment (called by that path, so it is the environment's), for the

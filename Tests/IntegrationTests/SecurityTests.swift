@@ -32,7 +32,7 @@ extension Integration {
 
             let send = trap.postJSON("/api/otp/send", #"{"phone_e164": "+14155550150", "purpose": "step_up"}"#, as: mallory)
             #expect(send.status == 401)
-            #expect(stack.smsMessages().isEmpty)
+            #expect(stack.sms.messages().isEmpty)
 
             // A valid token of alice's, presented where REMOTE_USER arrives twice, admits nobody.
             let token = try stack.stepUpToken(phone: "+14155550151", as: .alice)
@@ -42,7 +42,40 @@ extension Integration {
             #expect(stack.protectedAction(token: token, as: .alice).status == 200)
         }
 
+        /// nginx with the shipped files in front of a recorder instead of otp-fcgi: no header a client
+        /// sends to the public API reaches it as a parameter, while the step-up check gets the token
+        /// (so the recorder does see a header whenever nginx forwards one).
         @Test func theApiNeverSeesTheStepUpTokenHeader() throws {
+            let stack = try TestStack(.init(responders: 0))
+            defer { stack.finish() }
+            let upstream = try String(contentsOf: stack.state.appendingPathComponent("nginx/conf.d/otp-fcgi.conf"), encoding: .utf8)
+            #expect(upstream.contains("server unix:\(stack.socketPath);"), "nginx's otp_fcgi upstream is the recorder's socket")
+            let recorder = try RecordingFastCGIServer(socketPath: stack.socketPath)
+            defer { recorder.stop() }
+            let token = "client-token-" + UUID().uuidString
+            let headers = ["X-Step-Up-Token: \(token)", "X-Client-Probe: from-the-client"]
+
+            #expect(stack.send("+14155550152", "step_up", headers: headers).status == 200)
+            let verify = stack.client.postJSON("/api/otp/verify", #"{"phone_e164": "+14155550152", "purpose": "step_up", "code": "000000"}"#,
+                                               as: .alice, headers: headers)
+            #expect(verify.status == 200)
+            #expect(stack.protectedAction(token: token, headers: ["X-Client-Probe: from-the-client"]).status == 200)
+
+            let api = recorder.requests.filter { $0.param("OTP_ENDPOINT") == nil }
+            #expect(api.compactMap { $0.param("DOCUMENT_URI") }.sorted() == ["/api/otp/send", "/api/otp/verify"])
+            for request in api {
+                let uri = request.param("DOCUMENT_URI") ?? "?"
+                #expect(request.param("HTTP_X_STEP_UP_TOKEN") == nil, "the step-up token header reached \(uri)")
+                let fromClient = request.params.map(\.name).filter { $0.hasPrefix("HTTP_") }
+                #expect(fromClient.isEmpty, "client headers reached \(uri): \(fromClient)")
+            }
+            let checks = recorder.requests.filter { $0.param("OTP_ENDPOINT") == "step-up-check" }
+            #expect(checks.count == 1)
+            #expect(checks.first?.param("HTTP_X_STEP_UP_TOKEN") == token, "the check gets the token the client sent")
+            #expect(checks.first?.params.map(\.name).filter { $0.hasPrefix("HTTP_") } == ["HTTP_X_STEP_UP_TOKEN"], "and no other header")
+        }
+
+        @Test func aTokenSentToTheApiStaysUnused() throws {
             let stack = try TestStack()
             defer { stack.finish() }
             let token = try stack.stepUpToken(phone: "+14155550152")

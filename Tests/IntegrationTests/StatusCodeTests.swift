@@ -50,7 +50,7 @@ extension Integration {
                 #expect(answer.header("Cache-Control") == "no-store")
                 #expect(answer.json["detail"] != nil)
             }
-            #expect(stack.smsMessages().isEmpty)
+            #expect(stack.sms.messages().isEmpty)
             #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM otp_codes") == "0")
         }
 
@@ -72,7 +72,7 @@ extension Integration {
             let verify = plain.postJSON("/api/otp/verify", #"{"phone_e164": "+14155550112", "purpose": "step_up", "code": "123456"}"#)
             #expect(verify.status == 401)
             #expect(verify.body == #"{"detail": "Not authenticated"}"#)
-            #expect(stack.smsMessages().isEmpty)
+            #expect(stack.sms.messages().isEmpty)
 
             // verify_phone works without a user (it then updates only notification_preferences).
             #expect(plain.postJSON("/api/otp/send", #"{"phone_e164": "+14155550112", "purpose": "verify_phone"}"#).status == 200)
@@ -103,7 +103,7 @@ extension Integration {
             let detour = stack.client.postJSON("/api/otp/x/send", #"{"phone_e164": "+14155550131", "purpose": "verify_phone"}"#, as: .alice)
             #expect(detour.status == 404)
             #expect(detour.json["detail"] == "Not found")
-            #expect(!stack.smsMessages().contains { $0.to == "+14155550131" })
+            #expect(!stack.sms.messages().contains { $0.to == "+14155550131" })
             // Verify is not rate-limited by nginx (otp-fcgi's attempt counter guards it).
             #expect(stack.verify("+14155550120", "verify_phone", code: "000000").status == 400)
         }

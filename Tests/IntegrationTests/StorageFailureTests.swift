@@ -37,14 +37,10 @@ extension Integration {
         @Test func writeLockHeldElsewhereGives503WithinTheBusyTimeout() throws {
             let stack = try TestStack(.init(environment: ["OTP_DB_BUSY_TIMEOUT_MS": "500"], workers: 2))
             defer { stack.finish() }
-            let holder = Process()
-            holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-            holder.arguments = [stack.databasePath]
-            let input = Pipe()
-            holder.standardInput = input
-            try holder.run()
-            input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nUPDATE otp_codes SET attempts = attempts;\n.shell sleep 4\nCOMMIT;\n".utf8))
-            try input.fileHandleForWriting.close()
+            let holder = try ChildProcess.start(
+                "/usr/bin/sqlite3", [stack.databasePath],
+                stdin: .bytes(Array("BEGIN IMMEDIATE;\nUPDATE otp_codes SET attempts = attempts;\n.shell sleep 4\nCOMMIT;\n".utf8))
+            )
             usleep(300_000)
 
             let started = Date()
@@ -54,7 +50,7 @@ extension Integration {
             #expect(waited < 2.5, "answered after \(waited) s: the busy timeout bounds the wait")
             #expect(stack.client.request("GET", "/api/otp/health", as: .alice).status == 200, "readers are not blocked by a writer in WAL mode")
             #expect(stack.responderLog.contains("busy (sqlite 5"))
-            holder.waitUntilExit()
+            holder.wait()
             #expect(stack.send("+14155550230", "verify_phone").status == 200)
         }
 
@@ -62,13 +58,13 @@ extension Integration {
             let mount = try TemporaryMount(sizeKilobytes: 256, readOnly: true)
             defer { mount.remove() }
             for directory in ["/nonexistent-otp-dir", mount.path] {
-                let (status, output) = try run(TestStack.binary, ["serve", "--listen", "127.0.0.1:1"], environment: [
+                let attempt = try ChildProcess.run(TestStack.binary, ["serve", "--listen", "127.0.0.1:1"], environment: [
                     "OTP_PEPPER": String(repeating: "p", count: 40), "OTP_DB_PATH": "\(directory)/otp.sqlite3",
                     "OTP_SMS_PROVIDER": "file", "OTP_SMS_FILE": "/dev/null",
                 ])
-                #expect(status != 0)
-                #expect(output.contains("OTP_DB_PATH=\(directory)/otp.sqlite3"), "\(output)")
-                #expect(output.contains("cannot open the database"), "\(output)")
+                #expect(attempt.status != 0)
+                #expect(attempt.output.contains("OTP_DB_PATH=\(directory)/otp.sqlite3"), "\(attempt.output)")
+                #expect(attempt.output.contains("cannot open the database"), "\(attempt.output)")
             }
         }
     }
@@ -83,7 +79,7 @@ final class TemporaryMount: @unchecked Sendable {
         path = NSTemporaryDirectory() + "otp-mount-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let options = "size=\(sizeKilobytes)k,mode=0755" + (readOnly ? ",ro" : "")
-        try TemporaryMount.run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", path])
+        try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", path], stdout: .inherit).requireSuccess()
     }
 
     /// Writes a file until the file system refuses another byte.
@@ -102,16 +98,7 @@ final class TemporaryMount: @unchecked Sendable {
     }
 
     func remove() {
-        try? TemporaryMount.run("/bin/umount", ["-l", path])
+        _ = try? ChildProcess.run("/bin/umount", ["-l", path], stdout: .inherit)
         try? FileManager.default.removeItem(atPath: path)
-    }
-
-    private static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw StackError("\(tool) \(arguments.joined(separator: " ")) failed") }
     }
 }

@@ -45,14 +45,14 @@ extension Integration {
             try sqliteExec(database, "PRAGMA journal_mode=DELETE; PRAGMA user_version=99;")
             let before = try Data(contentsOf: URL(fileURLWithPath: database))
 
-            let (status, output) = try run(TestStack.binary, ["serve", "--listen", "unix:\(directory.path)/otp.sock"], environment: [
+            let attempt = try ChildProcess.run(TestStack.binary, ["serve", "--listen", "unix:\(directory.path)/otp.sock"], environment: [
                 "OTP_PEPPER": String(repeating: "p", count: 40), "OTP_DB_PATH": database,
                 "OTP_SMS_PROVIDER": "file", "OTP_SMS_FILE": directory.appendingPathComponent("sms.jsonl").path,
             ])
 
-            #expect(status != 0)
-            #expect(output.contains("OTP_DB_PATH"))
-            #expect(output.contains("newer than this otp-fcgi knows"))
+            #expect(attempt.status != 0)
+            #expect(attempt.output.contains("OTP_DB_PATH"))
+            #expect(attempt.output.contains("newer than this otp-fcgi knows"))
             #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before, "the database must not be touched")
             #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/otp.sock"))
         }

@@ -30,10 +30,8 @@ final class FakeTwilio: @unchecked Sendable {
         var answeredWith: Mode
 
         func field(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }
-        var code: String? {
-            guard let body = field("Body"), let range = body.range(of: "[0-9]{4,10}", options: .regularExpression) else { return nil }
-            return String(body[range])
-        }
+        /// The code in the message text, for the default code length.
+        var code: String? { field("Body").flatMap { SMSSink.code(in: $0) } }
     }
 
     static let accountSID = "AC" + String(repeating: "0123456789abcdef", count: 2)
@@ -41,15 +39,13 @@ final class FakeTwilio: @unchecked Sendable {
     static let messagingServiceSID = "MG" + String(repeating: "fedcba9876543210", count: 2)
 
     let port: Int
-    private let listener: Int32
+    private let server: SocketServer
     private let lock = NSLock()
     private var defaultMode: Mode
     /// Modes used once each, in order, before `defaultMode`.
     private var queuedModes: [Mode] = []
     private var modesByRecipient: [String: Mode] = [:]
     private var received: [Received] = []
-    private var openConnections: Set<Int32> = []
-    private var stopped = false
 
     init(mode: Mode = .accept) throws {
         defaultMode = mode
@@ -66,10 +62,9 @@ final class FakeTwilio: @unchecked Sendable {
             }
         }
         guard ok else { throw StackError("fake Twilio cannot listen") }
-        listener = fd
+        server = SocketServer(listener: fd)
         port = Int(UInt16(bigEndian: address.sin_port))
-        let thread = Thread { [unowned self] in self.acceptLoop() }
-        thread.start()
+        server.start { [unowned self] fd in self.serve(fd) }
     }
 
     deinit { stop() }
@@ -90,40 +85,12 @@ final class FakeTwilio: @unchecked Sendable {
     func setMode(_ mode: Mode, forRecipient phone: String) { locked { modesByRecipient[phone] = mode } }
     var requests: [Received] { locked { received } }
 
-    func stop() {
-        let (fds, wasStopped): ([Int32], Bool) = locked {
-            defer { stopped = true }
-            return (Array(openConnections), stopped)
-        }
-        guard !wasStopped else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for fd in fds { shutdown(fd, Int32(SHUT_RDWR)) }
-    }
+    func stop() { server.stop() }
 
     private func locked<T>(_ body: () -> T) -> T {
         lock.lock()
         defer { lock.unlock() }
         return body()
-    }
-
-    private func acceptLoop() {
-        while true {
-            let fd = accept(listener, nil, nil)
-            guard fd >= 0 else { return }
-            let open = locked { () -> Bool in
-                guard !stopped else { return false }
-                openConnections.insert(fd)
-                return true
-            }
-            guard open else { close(fd); return }
-            let thread = Thread { [unowned self] in
-                self.serve(fd)
-                _ = self.locked { self.openConnections.remove(fd) }
-                close(fd)
-            }
-            thread.start()
-        }
     }
 
     /// Serves requests on one kept-alive connection until the client closes it.
@@ -140,7 +107,7 @@ final class FakeTwilio: @unchecked Sendable {
             locked { received.append(recorded) }
             switch mode {
             case .hang:
-                while !locked({ stopped }) { usleep(50_000) }
+                while !server.isStopped { usleep(50_000) }
                 return
             case .reset:
                 var linger = linger(l_onoff: 1, l_linger: 0)

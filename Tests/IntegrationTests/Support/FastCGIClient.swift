@@ -10,15 +10,9 @@ final class FastCGIClient {
     }
 
     init(unixSocket path: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        let connected = withUnixAddress(path) { connect(fd, $0, $1) }
         guard connected == 0 else {
             close(fd)
             throw StackError("connect \(path): errno \(errno)")
@@ -32,13 +26,18 @@ final class FastCGIClient {
     }
 
     func record(rawType: UInt8, version: UInt8 = 1, requestID: UInt16 = 1, _ content: [UInt8]) {
+        FastCGIClient.writeAll(fd, FastCGIClient.recordBytes(rawType: rawType, version: version, requestID: requestID, content))
+    }
+
+    /// One record as it goes on the wire: header, content, padding to a multiple of 8 bytes.
+    static func recordBytes(rawType: UInt8, version: UInt8 = 1, requestID: UInt16, _ content: [UInt8]) -> [UInt8] {
         precondition(content.count <= 65_535)
         let padding = (8 - content.count % 8) % 8
         var bytes: [UInt8] = [version, rawType, UInt8(requestID >> 8), UInt8(requestID & 0xff),
                               UInt8(content.count >> 8), UInt8(content.count & 0xff), UInt8(padding), 0]
         bytes += content
         bytes += [UInt8](repeating: 0, count: padding)
-        writeAll(bytes)
+        return bytes
     }
 
     /// BEGIN_REQUEST, by default for the responder role and without keep-alive.
@@ -48,7 +47,7 @@ final class FastCGIClient {
 
     /// Bytes exactly as given: for malformed records.
     func raw(_ bytes: [UInt8]) {
-        writeAll(bytes)
+        FastCGIClient.writeAll(fd, bytes)
     }
 
     /// Closes with a TCP-style reset instead of an orderly shutdown.
@@ -87,9 +86,9 @@ final class FastCGIClient {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var output: [UInt8] = []
         while true {
-            let header = try readExactly(8)
+            let header = try FastCGIClient.readExactly(fd, 8)
             let length = Int(header[4]) << 8 | Int(header[5])
-            let content = try readExactly(length + Int(header[6]))
+            let content = try FastCGIClient.readExactly(fd, length + Int(header[6]))
             switch RecordType(rawValue: header[1]) {
             case .stdout: output += content.prefix(length)
             case .endRequest: return String(decoding: output, as: UTF8.self)
@@ -103,7 +102,8 @@ final class FastCGIClient {
         return [UInt8((count >> 24) | 0x80), UInt8((count >> 16) & 0xff), UInt8((count >> 8) & 0xff), UInt8(count & 0xff)]
     }
 
-    private func writeAll(_ bytes: [UInt8]) {
+    /// Writes until every byte is sent or the connection is gone.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -112,7 +112,8 @@ final class FastCGIClient {
         }
     }
 
-    private func readExactly(_ count: Int) throws -> [UInt8] {
+    /// Exactly `count` bytes, or an error when the connection closes or the read times out first.
+    static func readExactly(_ fd: Int32, _ count: Int) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
@@ -122,17 +123,4 @@ final class FastCGIClient {
         }
         return buffer
     }
-}
-
-/// Reads a value with the sqlite3 command-line shell (a separate process, as an operator would).
-func sqlite(_ database: String, _ sql: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = [database, sql]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }

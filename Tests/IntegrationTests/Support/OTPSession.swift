@@ -5,7 +5,8 @@ import Testing
 /// secrets they see so the stack can check its logs for them at the end.
 protocol OTPSession: AnyObject {
     var client: HTTPClient { get }
-    var smsFile: String { get }
+    /// Where otp-fcgi's file SMS provider writes.
+    var sms: SMSSink { get }
     var secrets: SecretLedger { get }
     /// The code of the last SMS delivered to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String?
@@ -20,18 +21,8 @@ extension OTPSession {
         record(secret: String(phone.dropFirst()))
     }
 
-    /// The file sink's messages, in order.
-    func smsMessages() -> [TestStack.SMS] {
-        guard let text = try? String(contentsOfFile: smsFile, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                  let to = object["to"], let purpose = object["purpose"], let body = object["body"] else { return nil }
-            return TestStack.SMS(to: to, purpose: purpose, body: body)
-        }
-    }
-
     func lastCode(to phone: String, purpose: String) -> String? {
-        smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
+        sms.lastCode(to: phone, purpose: purpose)
     }
 
     func send(_ phone: String, _ purpose: String, as user: HTTPClient.Credentials? = .alice, headers: [String] = []) -> HTTPResult {
@@ -66,7 +57,7 @@ extension OTPSession {
 
     /// Checks that `logs` contains none of the recorded secrets, nor any code the sink delivered.
     func expectNoSecrets(in logs: String, sourceLocation: SourceLocation) {
-        for message in smsMessages() {
+        for message in sms.messages() {
             if let code = message.code { record(secret: code) }
         }
         for secret in secrets.all where !secret.isEmpty {

@@ -19,6 +19,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
         /// Runs on the database path before otp-fcgi first starts (to lay down a fixture).
         var prepareDatabase: ((String) throws -> Void)? = nil
         /// otp-fcgi processes on the one database file, each on its own socket, all in nginx's upstream.
+        /// With 0, none is started: whatever listens on `socketPath` answers for otp-fcgi.
         var responders = 1
         /// Where the database lives; the state folder when nil.
         var databaseDirectory: String? = nil
@@ -37,9 +38,9 @@ final class TestStack: OTPSession, @unchecked Sendable {
     let backendPort: Int
     let pepper: String
     let client: HTTPClient
-    private(set) var responders: [Process?] = []
-    var responder: Process? { responders.first ?? nil }
-    private var nginx: Process?
+    private(set) var responders: [ChildProcess?] = []
+    var responder: ChildProcess? { responders.first ?? nil }
+    private var nginx: ChildProcess?
     private let options: Options
     /// Everything that must never appear in a log: filled by the API helpers as they go.
     let secrets = SecretLedger()
@@ -56,7 +57,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
 
         var render = [TestStack.repositoryRoot.appendingPathComponent("scripts/render-nginx.sh").path, state.path, "\(httpsPort)", "\(backendPort)"]
         if let rate = options.sendRate { render.append(rate) }
-        try TestStack.run(render)
+        try ChildProcess.run(render[0], Array(render.dropFirst())).requireSuccess()
         for (name, text) in options.extraSites {
             try text.replacingOccurrences(of: "@STATE@", with: state.path)
                 .write(to: state.appendingPathComponent("nginx/sites-enabled/\(name)"), atomically: true, encoding: .utf8)
@@ -85,6 +86,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
     }
     var databasePath: String { (options.databaseDirectory.map { URL(fileURLWithPath: $0) } ?? state).appendingPathComponent("otp.sqlite3").path }
     var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
+    var sms: SMSSink { SMSSink(path: smsFile, codeLength: Int(environment["OTP_CODE_LENGTH"] ?? "") ?? 6) }
     /// Every responder's stderr, in order of index.
     var responderLog: String {
         responders.indices.map { (try? String(contentsOf: state.appendingPathComponent(logName(for: $0)), encoding: .utf8)) ?? "" }.joined()
@@ -113,13 +115,10 @@ final class TestStack: OTPSession, @unchecked Sendable {
 
     func startResponder(index: Int = 0, environment: [String: String]? = nil) throws {
         let socketPath = socketPath(for: index)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestStack.binary)
-        process.arguments = ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"]
-        process.environment = environment ?? self.environment
-        process.standardError = try appendingHandle(logName(for: index))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.start(
+            TestStack.binary, ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"],
+            environment: environment ?? self.environment, stdout: .discard, stderr: .file(state.appendingPathComponent(logName(for: index)).path)
+        )
         if responders.count <= index { responders += Array(repeating: nil, count: index + 1 - responders.count) }
         responders[index] = process
         try TestStack.waitUntil("otp-fcgi socket \(socketPath)") { TestStack.canConnect(unixSocket: socketPath) || !process.isRunning }
@@ -127,13 +126,11 @@ final class TestStack: OTPSession, @unchecked Sendable {
     }
 
     private func startNginx() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
         let conf = state.appendingPathComponent("nginx").path
-        process.arguments = ["-p", conf, "-c", "\(conf)/nginx.conf", "-e", state.appendingPathComponent("nginx-error.log").path]
-        process.standardError = try appendingHandle("nginx-stderr.log")
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.start(
+            "/usr/sbin/nginx", ["-p", conf, "-c", "\(conf)/nginx.conf", "-e", state.appendingPathComponent("nginx-error.log").path],
+            stdout: .discard, stderr: .file(state.appendingPathComponent("nginx-stderr.log").path)
+        )
         nginx = process
         try TestStack.waitUntil("nginx on port \(httpsPort)") { TestStack.canConnect(port: self.httpsPort) || !process.isRunning }
         guard process.isRunning else {
@@ -145,26 +142,19 @@ final class TestStack: OTPSession, @unchecked Sendable {
     @discardableResult
     func stopResponder(index: Int = 0) -> Int32? {
         guard responders.indices.contains(index), let responder = responders[index] else { return nil }
-        if responder.isRunning {
-            responder.terminate()
-            responder.waitUntilExit()
-        }
-        return responder.terminationStatus
+        return responder.stop()
     }
 
     /// SIGKILL: no chance to finish anything.
     func killResponder(index: Int = 0) {
         guard responders.indices.contains(index), let responder = responders[index], responder.isRunning else { return }
-        kill(responder.processIdentifier, SIGKILL)
-        responder.waitUntilExit()
+        responder.kill()
+        responder.wait()
     }
 
     func stopAll() {
         for index in responders.indices { stopResponder(index: index) }
-        if let nginx, nginx.isRunning {
-            nginx.terminate()
-            nginx.waitUntilExit()
-        }
+        nginx?.stop()
     }
 
     // MARK: - Secrets bookkeeping and the log check
@@ -180,7 +170,9 @@ final class TestStack: OTPSession, @unchecked Sendable {
                 if let body = request.field("Body") { record(secret: body) }
             }
         }
-        #expect(!responderLog.isEmpty, "otp-fcgi wrote no log at all", sourceLocation: sourceLocation)
+        if options.responders > 0 {
+            #expect(!responderLog.isEmpty, "otp-fcgi wrote no log at all", sourceLocation: sourceLocation)
+        }
         expectNoSecrets(in: responderLog + nginxErrorLog, sourceLocation: sourceLocation)
     }
 
@@ -200,43 +192,15 @@ final class TestStack: OTPSession, @unchecked Sendable {
 
     // MARK: - API helpers that keep track of secrets
 
-    struct SMS: Sendable {
-        var to: String
-        var purpose: String
-        var body: String
-        /// The first run of 4 to 10 digits in the body.
-        var code: String? {
-            guard let range = body.range(of: "[0-9]{4,10}", options: .regularExpression) else { return nil }
-            return String(body[range])
-        }
-    }
-
     /// The code of the last SMS sent to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String? {
         if let twilio = options.twilio {
             return twilio.requests.last { $0.field("To") == phone && $0.answeredWith == .accept }?.code
         }
-        return smsMessages().last { $0.to == phone && $0.purpose == purpose }?.code
+        return sms.lastCode(to: phone, purpose: purpose)
     }
 
-    // MARK: - Process plumbing
-
-    private func appendingHandle(_ name: String) throws -> FileHandle {
-        let path = state.appendingPathComponent(name).path
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        handle.seekToEndOfFile()
-        return handle
-    }
-
-    static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw StackError("\(arguments.joined(separator: " ")) exited \(process.terminationStatus)") }
-    }
+    // MARK: - Waiting and sockets
 
     static func waitUntil(_ what: String, timeout: TimeInterval = 10, _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)

@@ -27,8 +27,8 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     let fastCGIPort: Int
     let pepper = "test-pepper-" + UUID().uuidString
     let client: HTTPClient
-    private var responder: Process?
-    private var server: Process?
+    private var responder: ChildProcess?
+    private var server: ChildProcess?
     /// Everything that must never appear in a log: filled by the API helpers as they go.
     let secrets = SecretLedger()
 
@@ -47,11 +47,14 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
         let scripts = TestStack.repositoryRoot.appendingPathComponent("scripts")
         switch kind {
         case .apache:
-            try TestStack.run([scripts.appendingPathComponent("render-apache.sh").path, state.path, "\(httpsPort)", "\(backendPort)", "\(fastCGIPort)"])
+            try ChildProcess.run(scripts.appendingPathComponent("render-apache.sh").path, [state.path, "\(httpsPort)", "\(backendPort)", "\(fastCGIPort)"])
+                .requireSuccess()
         case .lighttpd:
-            try TestStack.run([scripts.appendingPathComponent("render-lighttpd.sh").path, state.path, "\(httpsPort)", "fastcgi", TestStack.binary])
+            try ChildProcess.run(scripts.appendingPathComponent("render-lighttpd.sh").path, [state.path, "\(httpsPort)", "fastcgi", TestStack.binary])
+                .requireSuccess()
         case .lighttpdCGI:
-            try TestStack.run([scripts.appendingPathComponent("render-lighttpd.sh").path, state.path, "\(httpsPort)", "cgi", TestStack.binary])
+            try ChildProcess.run(scripts.appendingPathComponent("render-lighttpd.sh").path, [state.path, "\(httpsPort)", "cgi", TestStack.binary])
+                .requireSuccess()
             let lines = configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
             let envFile = state.appendingPathComponent("otp-fcgi.env").path
             guard FileManager.default.createFile(atPath: envFile, contents: Data(lines.utf8), attributes: [.posixPermissions: 0o600]) else {
@@ -74,6 +77,7 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
 
     var databasePath: String { state.appendingPathComponent("otp.sqlite3").path }
     var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
+    var sms: SMSSink { SMSSink(path: smsFile) }
     var socketPath: String { state.appendingPathComponent("otp.sock").path }
 
     /// otp-fcgi's configuration: its environment, or the lines of the CGI wrapper's env file.
@@ -95,14 +99,12 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     }
 
     private func startResponder() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestStack.binary)
         let listen = kind == .apache ? "127.0.0.1:\(fastCGIPort)" : "unix:\(socketPath)"
-        process.arguments = ["serve", "--listen", listen, "--workers", "4"]
-        process.environment = configuration.merging(["PATH": "/usr/sbin:/usr/bin:/bin"]) { _, new in new }
-        process.standardError = try appendingHandle("otp-fcgi.log")
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.start(
+            TestStack.binary, ["serve", "--listen", listen, "--workers", "4"],
+            environment: configuration.merging(["PATH": "/usr/sbin:/usr/bin:/bin"]) { _, new in new },
+            stdout: .discard, stderr: .file(state.appendingPathComponent("otp-fcgi.log").path)
+        )
         responder = process
         try TestStack.waitUntil("otp-fcgi on \(listen)") {
             !process.isRunning || (kind == .apache ? TestStack.canConnect(port: fastCGIPort) : FileManager.default.fileExists(atPath: socketPath))
@@ -111,7 +113,6 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     }
 
     private func startServer() throws {
-        let process = Process()
         let stderrName: String
         let command: [String]
         switch kind {
@@ -122,16 +123,11 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
             command = ["/usr/sbin/lighttpd", "-D", "-f", state.appendingPathComponent("lighttpd/lighttpd.conf").path]
             stderrName = "lighttpd-stderr.log"
         }
-        // A child started from a test thread inherits that thread's blocked signals, and Apache's
-        // parent never unblocks SIGTERM: it would ignore terminate(). Perl (perl-base, always on
-        // Debian) clears the mask, then execs the server.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
-        process.arguments = ["-e", "use POSIX; sigprocmask(SIG_SETMASK, POSIX::SigSet->new); exec { $ARGV[0] } @ARGV or die \"exec: $!\"", "--"] + command
-        process.environment = ["PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C"]
-        process.standardError = try appendingHandle(stderrName)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        // Apache's parent never unblocks SIGTERM: it would ignore terminate() from a test thread.
+        let process = try ChildProcess.start(
+            command[0], Array(command.dropFirst()), environment: ["PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C"],
+            stdin: .empty, stdout: .discard, stderr: .file(state.appendingPathComponent(stderrName).path), clearingSignalMask: true
+        )
         server = process
         let ports = kind == .apache ? [httpsPort, backendPort] : [httpsPort]
         try TestStack.waitUntil("\(kind) on port \(httpsPort)") { !process.isRunning || ports.allSatisfy { TestStack.canConnect(port: $0) } }
@@ -141,12 +137,8 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     /// SIGTERM to the web server, then to otp-fcgi; SIGKILL after 10 s, so a stuck server cannot
     /// hang the suite.
     func stopAll() {
-        for process in [server, responder].compactMap({ $0 }) where process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+        for process in [server, responder].compactMap({ $0 }) {
+            process.stop(killAfter: 10)
         }
     }
 
@@ -159,15 +151,5 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
         let text = logs
         #expect(text.contains("event=otp."), "otp-fcgi logged no request at all", sourceLocation: sourceLocation)
         expectNoSecrets(in: text, sourceLocation: sourceLocation)
-    }
-
-    // MARK: - Process plumbing
-
-    private func appendingHandle(_ name: String) throws -> FileHandle {
-        let path = state.appendingPathComponent(name).path
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        handle.seekToEndOfFile()
-        return handle
     }
 }
