@@ -1,5 +1,6 @@
 import Logging
 import OTPLogic
+import OTPPhoneNumbers
 import OTPSMS
 import OTPSQLite
 import OTPSystem
@@ -22,6 +23,8 @@ enum WorkerComponents {
             rules: configuration.rules,
             templates: configuration.templates,
             stepUp: configuration.stepUp,
+            firewall: configuration.firewall,
+            classifier: LibPhoneNumberClassifier(),
             hasher: SecretHasher(pepper: configuration.pepper),
             store: try openStore(configuration),
             sender: BoundedSMSSender(makeSender(configuration: configuration.sms, logger: logger), limit: smsLimit),

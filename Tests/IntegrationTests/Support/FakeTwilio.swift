@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A stand-in for Twilio's `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` on loopback,
 /// speaking the wire format of the published API description (../shared/reference): HTTP/1.1
@@ -31,7 +32,7 @@ final class FakeTwilio: @unchecked Sendable {
 
         func field(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }
         /// The code in the message text, for the default code length.
-        var code: String? { field("Body").flatMap { SMSSink.code(in: $0) } }
+        var code: String? { field("Body").flatMap { SMSCode.extract(from: $0) } }
     }
 
     static let accountSID = "AC" + String(repeating: "0123456789abcdef", count: 2)

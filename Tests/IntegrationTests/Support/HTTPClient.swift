@@ -31,6 +31,8 @@ struct HTTPClient: Sendable {
         var password: String
         static let alice = Credentials(user: "alice", password: "alice-password")
         static let bob = Credentials(user: "bob", password: "bob-password")
+        /// A service principal in OTP_DELEGATE_PRINCIPALS (the example sites' voice agent).
+        static let voiceAgent = Credentials(user: "voice-agent", password: "voice-agent-password")
     }
 
     func request(

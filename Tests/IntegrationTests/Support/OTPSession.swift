@@ -8,6 +8,8 @@ protocol OTPSession: AnyObject {
     /// Where otp-fcgi's file SMS provider writes.
     var sms: SMSSink { get }
     var secrets: SecretLedger { get }
+    /// otp-fcgi's SQLite file.
+    var databasePath: String { get }
     /// The code of the last SMS delivered to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String?
 }
@@ -25,34 +27,65 @@ extension OTPSession {
         sms.lastCode(to: phone, purpose: purpose)
     }
 
-    func send(_ phone: String, _ purpose: String, as user: HTTPClient.Credentials? = .alice, headers: [String] = []) -> HTTPResult {
-        recordPhone(phone)
-        return client.postJSON("/api/otp/send", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)"}"#, as: user, headers: headers)
+    func send(
+        _ phone: String?, _ purpose: String, as user: HTTPClient.Credentials? = .alice, action: String? = nil, subject: String? = nil,
+        headers: [String] = []
+    ) -> HTTPResult {
+        if let phone { recordPhone(phone) }
+        return client.postJSON("/api/otp/send", OTPSessionJSON.body(phone: phone, purpose: purpose, action: action, subject: subject), as: user, headers: headers)
     }
 
-    func verify(_ phone: String, _ purpose: String, code: String, as user: HTTPClient.Credentials? = .alice) -> HTTPResult {
-        recordPhone(phone)
-        let result = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)", "code": "\#(code)"}"#, as: user)
+    func verify(
+        _ phone: String?, _ purpose: String, code: String, as user: HTTPClient.Credentials? = .alice, action: String? = nil,
+        subject: String? = nil, headers: [String] = []
+    ) -> HTTPResult {
+        if let phone { recordPhone(phone) }
+        let body = OTPSessionJSON.body(phone: phone, purpose: purpose, code: code, action: action, subject: subject)
+        let result = client.postJSON("/api/otp/verify", body, as: user, headers: headers)
         if let token = result.json["step_up_token"] { record(secret: token) }
         return result
     }
 
-    /// Sends a step_up code, reads it from the sink, verifies it: the step-up token.
-    func stepUpToken(phone: String, as user: HTTPClient.Credentials = .alice) throws -> String {
-        let sent = send(phone, "step_up", as: user)
+    /// Makes `phone` the user's verified phone: through verify_phone when the account has none
+    /// yet; by a write to the database when it has another (test setup: changing the phone on
+    /// record through the API needs a change-phone step-up, which has tests of its own).
+    func ensureVerifiedPhone(_ phone: String, of user: HTTPClient.Credentials) throws {
+        let current = try sqlite(databasePath, "SELECT phone_e164 FROM users WHERE user_id = '\(user.user)' AND phone_verified = 1")
+        if current == phone { return }
+        if current.isEmpty {
+            let sent = send(phone, "verify_phone", as: user)
+            guard sent.status == 200, let code = lastCode(to: phone, purpose: "verify_phone") else {
+                throw StackError("verify_phone send answered \(sent.status): \(sent.body)")
+            }
+            let verified = verify(phone, "verify_phone", code: code, as: user)
+            guard verified.status == 200 else { throw StackError("verify_phone answered \(verified.status): \(verified.body)") }
+            return
+        }
+        try sqliteExec(databasePath, "UPDATE users SET phone_e164 = '\(phone)' WHERE user_id = '\(user.user)'")
+    }
+
+    /// Makes `phone` the user's phone on record, sends a step_up code for `action` (the example
+    /// site's protected action by default), reads it from the sink, verifies it: the step-up token.
+    func stepUpToken(phone: String, as user: HTTPClient.Credentials = .alice, action: String? = OTPSessionJSON.protectedAction) throws -> String {
+        try ensureVerifiedPhone(phone, of: user)
+        let sent = send(phone, "step_up", as: user, action: action)
         guard sent.status == 200 else { throw StackError("send answered \(sent.status): \(sent.body)") }
         guard let code = lastCode(to: phone, purpose: "step_up") else { throw StackError("no SMS for \(phone)") }
-        let verified = verify(phone, "step_up", code: code, as: user)
+        let verified = verify(phone, "step_up", code: code, as: user, action: action)
         guard verified.status == 200, let token = verified.json["step_up_token"] else {
             throw StackError("verify answered \(verified.status): \(verified.body)")
         }
         return token
     }
 
-    /// POST to the example site's protected action (with an empty body by default: lighttpd
-    /// answers 411 to a POST without Content-Length).
-    func protectedAction(token: String?, as user: HTTPClient.Credentials? = .alice, headers: [String] = [], body: String = "") -> HTTPResult {
-        client.request("POST", "/account/cancel-appointment", as: user, headers: headers + (token.map { ["X-Step-Up-Token: \($0)"] } ?? []), body: body)
+    /// POST to the example site's protected action, which needs a step-up for the action
+    /// `cancel-appointment` (with an empty body by default: lighttpd answers 411 to a POST without
+    /// Content-Length).
+    func protectedAction(
+        token: String?, as user: HTTPClient.Credentials? = .alice, path: String = "/account/cancel-appointment", headers: [String] = [],
+        body: String = ""
+    ) -> HTTPResult {
+        client.request("POST", path, as: user, headers: headers + (token.map { ["X-Step-Up-Token: \($0)"] } ?? []), body: body)
     }
 
     /// Checks that `logs` contains none of the recorded secrets, nor any code the sink delivered.
@@ -81,5 +114,21 @@ final class SecretLedger: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return values
+    }
+}
+
+/// The request bodies of send and verify the sessions post.
+enum OTPSessionJSON {
+    /// The action of the example sites' protected location `/account/cancel-appointment`.
+    static let protectedAction = "cancel-appointment"
+
+    static func body(phone: String?, purpose: String, code: String? = nil, action: String? = nil, subject: String? = nil) -> String {
+        var members: [String] = []
+        if let phone { members.append(#""phone_e164": "\#(phone)""#) }
+        members.append(#""purpose": "\#(purpose)""#)
+        if let code { members.append(#""code": "\#(code)""#) }
+        if let action { members.append(#""action": "\#(action)""#) }
+        if let subject { members.append(#""subject": "\#(subject)""#) }
+        return "{" + members.joined(separator: ", ") + "}"
     }
 }

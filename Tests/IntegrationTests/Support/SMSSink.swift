@@ -1,7 +1,9 @@
 import Foundation
+import TestSupport
 
 /// The file SMS sink (OTP_SMS_FILE) as every test reads it: one JSON object a line with `to`,
-/// `purpose` and `body`. Codes come out of a message text only through `SMSSink.code(in:length:)`.
+/// `purpose` and `body`. Codes come out of a message text only through `SMSCode.extract` (TestSupport),
+/// the same reader the unit tests and the fuzz targets use.
 struct SMSSink: Sendable {
     struct Message: Sendable {
         var to: String
@@ -21,27 +23,12 @@ struct SMSSink: Sendable {
         return text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
                   let to = object["to"], let purpose = object["purpose"], let body = object["body"] else { return nil }
-            return Message(to: to, purpose: purpose, body: body, code: SMSSink.code(in: body, length: codeLength))
+            return Message(to: to, purpose: purpose, body: body, code: SMSCode.extract(from: body, length: codeLength))
         }
     }
 
     /// The code of the last message to `phone` (for `purpose` when given).
     func lastCode(to phone: String, purpose: String? = nil) -> String? {
         messages().last { $0.to == phone && (purpose == nil || $0.purpose == purpose) }?.code
-    }
-
-    /// The first run of exactly `length` digits in a message text: a run of more digits is not a code.
-    static func code(in text: String, length: Int = 6) -> String? {
-        var run = ""
-        for character in text + " " {
-            if ("0"..."9").contains(character) {
-                run.append(character)
-            } else if run.count == length {
-                return run
-            } else {
-                run = ""
-            }
-        }
-        return nil
     }
 }

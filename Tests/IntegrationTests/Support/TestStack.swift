@@ -107,7 +107,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
             "OTP_SMS_PROVIDER": "file",
             "OTP_SMS_FILE": smsFile,
             "OTP_LOG_LEVEL": "debug",
-        ]
+        ].merging(ExampleSite.environment(state: state)) { _, new in new }
         if let twilio = options.twilio { environment.merge(twilio.environment) { _, new in new } }
         environment.merge(options.environment) { _, new in new }
         return environment

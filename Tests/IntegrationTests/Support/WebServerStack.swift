@@ -88,7 +88,7 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
             "OTP_SMS_PROVIDER": "file",
             "OTP_SMS_FILE": smsFile,
             "OTP_LOG_LEVEL": "debug",
-        ]
+        ].merging(ExampleSite.environment(state: state)) { _, new in new }
     }
 
     /// Every log of the run: otp-fcgi's stderr (in CGI mode the web server's stderr), the web
