@@ -32,11 +32,11 @@ class Callgrind:
         self.otp_binary = self.dir / "otp-fcgi"
         subprocess.run(["objcopy", "--strip-debug", str(stack.binary), str(self.otp_binary)], check=True)
         self.template = self.dir / "template.sqlite3"
-        stack.create_schema(self.template)
+        mint = stack.mint(self.template)
         self.supplies = {
-            "verify-wrong": seed.seed_codes(self.template, stack.pepper, PURPOSE, PHONES["cg-wrong"], n2),
-            "verify-right": seed.seed_codes(self.template, stack.pepper, PURPOSE, PHONES["cg-right"], n2),
-            "step-up-check": seed.seed_tokens(self.template, USER, n2),
+            "verify-wrong": mint.codes(PURPOSE, PHONES["cg-wrong"], n2),
+            "verify-right": mint.codes(PURPOSE, PHONES["cg-right"], n2),
+            "step-up-check": mint.tokens(USER, n2),
         }
         seed.checkpoint(self.template)
 
@@ -55,7 +55,7 @@ class Callgrind:
         if endpoint == "send":
             body = json.dumps({"phone_e164": f"+{PHONES['cg-send'] + index}", "purpose": PURPOSE}).encode()
             return fcgi_client.nginx_params("POST", "/api/otp/send", body, "application/json", user), body, 200
-        phone, code = self.supplies[endpoint][index]
+        phone, code, _ = self.supplies[endpoint][index]
         expected = 200
         if endpoint == "verify-wrong":
             code, expected = code[:-1] + str((int(code[-1]) + 1) % 10), 400

@@ -12,6 +12,9 @@ AUTHORIZATION = "Basic " + base64.b64encode(f"{USER}:x".encode()).decode()
 PURPOSE = "step_up"
 WORKERS = 8
 SYNCHRONOUS = "full"  # otp-fcgi's default (OTP_DB_SYNCHRONOUS); floor B uses the same
+# OTP_TTL_SECONDS and STEP_UP_TOKEN_TTL_SECONDS of every otp-fcgi the bench runs or mints with:
+# minted rows outlive the run.
+TTL_SECONDS = 3600
 MAIN_CONNECTIONS = 32
 SWEEP = [1, 8, 32, 128]
 # Phone ranges (E.164 without '+'), disjoint per use.

@@ -101,14 +101,14 @@ class Runner:
         The small database thus holds little more than what the case uses."""
         warm_file, main_file = self.stack.state / "supply-warm.txt", self.stack.state / "supply-main.txt"
         warm_items = make_supply(int(self.fastest * self.warmup * 1.5) + 1000)
-        seed.write_lines(warm_file, warm_items)
+        write_lines(warm_file, warm_items)
         preflight(warm_items[0])
         port = self.stack.port_1m if big else self.stack.port
         warm = wrk(self.stack, script, path, connections, self.warmup, [str(warm_file), "1", "@THREADS@", *script_args], port=port)
         margin = 2.5
         for attempt in range(2):
             count = int(max(warm["rps"], 100) * self.duration * margin) + 1000
-            seed.write_lines(main_file, make_supply(count))
+            write_lines(main_file, make_supply(count))
             before = seed.count(db, effect_sql)
             mark = self.stack.log_mark("otp-fcgi-1M" if big else "otp-fcgi")
             measured = wrk(self.stack, script, path, connections, self.duration, [str(main_file), "0", "@THREADS@", *script_args],
@@ -131,7 +131,7 @@ class Runner:
             seed.clear(db)
 
         def make_supply(count):
-            tokens = seed.seed_tokens(db, USER, count)
+            tokens = stack.mint(db).tokens(USER, count)
             seed.checkpoint(db)
             return tokens
 
@@ -151,11 +151,14 @@ class Runner:
         if clear:
             seed.clear(db)
 
+        phone_hashes = {}  # otp_codes.phone_hash of each phone supplied, as bench-mint reported it
+
         def make_supply(count):
-            pairs = seed.seed_codes(db, stack.pepper, PURPOSE, self.next_phone, count)
+            minted = stack.mint(db).codes(PURPOSE, self.next_phone, count)
             self.next_phone += count
             seed.checkpoint(db)
-            return [f"{p} {c}" for p, c in pairs]
+            phone_hashes.update((phone, digest) for phone, _, digest in minted)
+            return [f"{phone} {code}" for phone, code, _ in minted]
 
         def preflight(line):
             phone, code = line.split()
@@ -163,7 +166,7 @@ class Runner:
                 bad = code[:-1] + str((int(code[-1]) + 1) % 10)
                 status, body = stack.http("POST", "/api/otp/verify", json.dumps({"phone_e164": phone, "purpose": PURPOSE, "code": bad}),
                                           port=port)
-                attempts = seed.count(db, f"SELECT attempts FROM otp_codes WHERE phone_hash = '{seed.phone_hash(phone, stack.pepper)}'")
+                attempts = seed.count(db, f"SELECT attempts FROM otp_codes WHERE phone_hash = '{phone_hashes[phone]}'")
                 if status != 400 or attempts != 1:
                     raise BenchError(f"preflight {name}: a wrong code answered {status} {body!r} with attempts={attempts} (expected 400, 1)")
             else:
@@ -193,3 +196,8 @@ class Runner:
                        [str(first), str(warm["next_index"]), "@THREADS@", *args])
         delivered = stack.sms_file.read_text().count("\n") - lines_before
         return self.record(name, connections, measured, "none", db_delta=delivered, service_errors=stack.errors_since(mark))
+
+
+def write_lines(path, lines):
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")

@@ -160,9 +160,9 @@ def run(args, results_dir, started):
         # verify small), and a ratio compares runs seconds apart.
         log(f"scale: a second database with {args.scale_rows:,} live rows per table")
         big_db = db_dir / "otp-1M.sqlite3"
-        stack.create_schema(big_db)
         t = time.time()
-        seed.seed_filler(big_db, args.scale_rows)
+        stack.mint(big_db).filler(args.scale_rows)
+        seed.checkpoint(big_db)
         log(f"  seeded in {time.time() - t:.0f} s")
         stack.otp_1m = stack.start_otp(big_db, "otp-fcgi-1M", state / "otp-1M.sock")
         reset_peak(stack.otp_1m.pid)

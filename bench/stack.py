@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import seed
-from common import AUTHORIZATION, BENCH, ROOT, SYNCHRONOUS, WORKERS, BenchError, log
+from common import AUTHORIZATION, BENCH, ROOT, SYNCHRONOUS, TTL_SECONDS, WORKERS, BenchError, log
 
 PACKAGES = ["wrk", "valgrind", "gnuplot-nox", "gcc", "libc6-dev", "libfcgi-dev", "libsqlite3-dev", "nginx",
             "binutils", "openssl"]
@@ -154,10 +154,14 @@ class Stack:
             "OTP_DB_SYNCHRONOUS": SYNCHRONOUS,
             "OTP_SMS_PROVIDER": "file",
             "OTP_SMS_FILE": str(self.sms_file),
-            # Seeded rows live an hour; the code and token rules check lifetimes against these.
-            "OTP_TTL_SECONDS": str(seed.TTL_SECONDS),
-            "STEP_UP_TOKEN_TTL_SECONDS": str(seed.TTL_SECONDS),
+            # Minted rows live an hour; the code and token rules check lifetimes against these.
+            "OTP_TTL_SECONDS": str(TTL_SECONDS),
+            "STEP_UP_TOKEN_TTL_SECONDS": str(TTL_SECONDS),
         }
+
+    def mint(self, db):
+        """`otp-fcgi bench-mint` (the binary under test) on `db`, in the environment otp-fcgi serves `db` with."""
+        return seed.Mint(self.binary, self.otp_environment(db), self.state / "minted.txt")
 
     def start_otp(self, db, name="otp-fcgi", sock=None):
         sock = sock or self.socket
@@ -165,14 +169,6 @@ class Stack:
                         self.state / f"{name}.log", env=self.otp_environment(db))
         wait_for(f"{name} socket", lambda: can_connect_unix(sock), process=process)
         return process
-
-    def create_schema(self, db):
-        """otp-fcgi creates its own schema at start: start it on `db` once and stop it."""
-        sock = self.state / "schema.sock"
-        process = start([str(self.binary), "serve", "--listen", f"unix:{sock}", "--workers", "1"],
-                        self.state / "otp-fcgi.log", env=self.otp_environment(db))
-        wait_for("otp-fcgi (schema)", lambda: can_connect_unix(sock), process=process)
-        stop(process)
 
     def start_floor_b(self, variant):
         """variant "mutex" (floor B) or "plain" (its threads contend through SQLite's busy handler)."""
