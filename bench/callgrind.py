@@ -1,0 +1,139 @@
+"""Instructions per request under callgrind, straight on the unix socket (no nginx), and the
+per-function profile (see bench/README.md)."""
+import concurrent.futures
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import fcgi_client
+import seed
+from common import PHONES, PURPOSE, SYNCHRONOUS, USER, BenchError, log
+from stack import can_connect_unix, start, stop, wait_for
+
+
+def callgrind_totals(path):
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("totals:") or line.startswith("summary:"):
+            return int(line.split()[1])
+    raise BenchError(f"no totals in {path}")
+
+
+class Callgrind:
+    def __init__(self, stack, n1, n2):
+        self.stack = stack
+        self.n1, self.n2 = n1, n2
+        self.dir = stack.state / "callgrind"
+        self.dir.mkdir(exist_ok=True)
+        # valgrind 3.19 cannot read the DWARF 5 of Swift's toolchain: profile a copy without it
+        # (the symbol table stays, so functions keep their names).
+        self.otp_binary = self.dir / "otp-fcgi"
+        subprocess.run(["objcopy", "--strip-debug", str(stack.binary), str(self.otp_binary)], check=True)
+        self.template = self.dir / "template.sqlite3"
+        mint = stack.mint(self.template)
+        self.supplies = {
+            "verify-wrong": mint.codes(PURPOSE, PHONES["cg-wrong"], n2),
+            "verify-right": mint.codes(PURPOSE, PHONES["cg-right"], n2),
+            "step-up-check": mint.tokens(USER, n2),
+        }
+        seed.checkpoint(self.template)
+
+    def request_for(self, endpoint, index):
+        """(params, body, expected status) of request `index` for an endpoint, as nginx would send it."""
+        user = [("REMOTE_USER", USER)]
+        if endpoint in ("health",):
+            return fcgi_client.nginx_params("GET", "/api/otp/health", extra=[("OTP_ENDPOINT", "health")]), b"", 200
+        if endpoint == "floor-b":
+            return fcgi_client.nginx_params("GET", "/floor-b"), b"", 204
+        if endpoint == "step-up-check":
+            token = self.supplies[endpoint][index]
+            params = fcgi_client.nginx_params("GET", "/_otp/step-up-check", extra=[
+                *user, ("HTTP_X_STEP_UP_TOKEN", token), ("OTP_ENDPOINT", "step-up-check")])
+            return params, b"", 204
+        if endpoint == "send":
+            body = json.dumps({"phone_e164": f"+{PHONES['cg-send'] + index}", "purpose": PURPOSE}).encode()
+            return fcgi_client.nginx_params("POST", "/api/otp/send", body, "application/json", user), body, 200
+        phone, code, _ = self.supplies[endpoint][index]
+        expected = 200
+        if endpoint == "verify-wrong":
+            code, expected = code[:-1] + str((int(code[-1]) + 1) % 10), 400
+        body = json.dumps({"phone_e164": phone, "purpose": PURPOSE, "code": code}).encode()
+        return fcgi_client.nginx_params("POST", "/api/otp/verify", body, "application/json", user), body, expected
+
+    def run_one(self, endpoint, n):
+        name = f"{endpoint}-{n}"
+        sock = self.dir / f"{name}.sock"
+        db = self.dir / f"{name}.sqlite3"
+        out = self.dir / f"{name}.out"
+        for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), out):
+            leftover.unlink(missing_ok=True)
+        valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+        if endpoint == "floor-b":
+            command = [*valgrind, str(self.stack.floor_b_binary), str(sock), str(db), "1", SYNCHRONOUS, "mutex"]
+            env = None
+        else:
+            shutil.copyfile(self.template, db)
+            command = [*valgrind, str(self.otp_binary), "serve", "--listen", f"unix:{sock}", "--workers", "1"]
+            env = dict(self.stack.otp_environment(db), SWIFT_DETERMINISTIC_HASHING="1",
+                       OTP_SMS_FILE=str(self.dir / f"{name}-sms.jsonl"))
+        process = start(command, self.dir / f"{name}.log", env=env)
+        try:
+            wait_for(f"{name} under valgrind", lambda: can_connect_unix(sock), timeout=180, process=process)
+            for index in range(n):
+                params, body, expected = self.request_for(endpoint, index)
+                status, _, payload = fcgi_client.request(str(sock), params, body, timeout=120)
+                if status != expected:
+                    raise BenchError(f"callgrind {name}: request {index} answered {status} {payload!r}, expected {expected}")
+        finally:
+            stop(process, timeout=180)
+        if process.returncode != 0:
+            raise BenchError(f"callgrind {name}: exit status {process.returncode} (see {self.dir / (name + '.log')})")
+        return callgrind_totals(out)
+
+    def measure(self, endpoints):
+        figures = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            for endpoint in endpoints:
+                started = time.time()
+                t1, t2 = pool.submit(self.run_one, endpoint, self.n1), pool.submit(self.run_one, endpoint, self.n2)
+                total1, total2 = t1.result(), t2.result()
+                per_request = (total2 - total1) / (self.n2 - self.n1)
+                figures[endpoint] = {"n1": self.n1, "n2": self.n2, "total_n1": total1, "total_n2": total2,
+                                     "per_request": round(per_request)}
+                log(f"  {endpoint}: {per_request:,.0f} instructions/request ({time.time() - started:.0f} s)")
+        return figures
+
+    def profile(self, endpoint, inclusive, top):
+        """Per-request cost by function, self or inclusive: (annotate at N2 - annotate at N1) / (N2 - N1)."""
+        def functions(n):
+            text = subprocess.run(["callgrind_annotate", "--threshold=100", f"--inclusive={'yes' if inclusive else 'no'}",
+                                   str(self.dir / f"{endpoint}-{n}.out")], capture_output=True, text=True, check=True).stdout
+            costs = {}
+            for line in text.splitlines():
+                match = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.+)$", line)
+                if match and "PROGRAM TOTALS" not in match.group(2):
+                    costs[match.group(2)] = costs.get(match.group(2), 0) + int(match.group(1).replace(",", ""))
+            return costs
+        low, high = functions(self.n1), functions(self.n2)
+        span = self.n2 - self.n1
+        rows = sorted(((high.get(k, 0) - low.get(k, 0)) / span, k) for k in set(low) | set(high))
+        rows = [r for r in reversed(rows)][:top]
+        names = demangle([name for _, name in rows])
+        return [{"instructions": round(cost), "function": shorten(name)} for (cost, _), name in zip(rows, names)]
+
+
+def demangle(names):
+    tool = shutil.which("swift-demangle")
+    if not tool:
+        return names
+    result = subprocess.run([tool, "--simplified", "--compact"], input="\n".join(names), capture_output=True, text=True)
+    lines = result.stdout.splitlines()
+    return lines if result.returncode == 0 and len(lines) == len(names) else names
+
+
+def shorten(name):
+    name = re.sub(r"\s*\[(/[^\]]*/)?([^/\]]+)\]$", r" [\2]", name)  # object file: base name only
+    name = re.sub(r"^(\./)?[^ :\[]*/", "", name)  # source path prefix
+    return name if len(name) <= 150 else name[:147] + "..."

@@ -1,0 +1,175 @@
+"""The results of `make bench` as text: the run's metadata, the Markdown table with its notes and
+targets (latest.md) and the per-function profile (profile.md)."""
+import datetime
+import os
+import platform
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from common import MAIN_CONNECTIONS, ROOT, SYNCHRONOUS, WORKERS
+
+
+def machine_meta(args):
+    def output(command):
+        try:
+            r = subprocess.run(command, capture_output=True, text=True)
+            return (r.stdout + r.stderr).strip()
+        except OSError:
+            return ""
+    commit = output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = output(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit + ("+dirty" if dirty else ""),
+        "cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+        "nginx": output(["/usr/sbin/nginx", "-v"]).replace("nginx version: ", ""),
+        "wrk": output(["wrk", "-v"]).splitlines()[0] if output(["wrk", "-v"]) else "?",
+        "sqlite": sqlite3.sqlite_version,
+        "valgrind": output(["valgrind", "--version"]),
+        "workers": WORKERS, "synchronous": SYNCHRONOUS, "wrk_threads": 2,
+        "warmup_s": args.warmup, "duration_s": args.duration, "bracket_s": args.bracket, "cg_n1": args.cg_n1, "cg_n2": args.cg_n2,
+        "nginx_bench_server": "plain HTTP on 127.0.0.1, access_log off; principal from an unchecked Basic header",
+        "db_dir": args.db_dir or "bench/.state (disk)",
+    }
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fmt(value, digits=0, suffix=""):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+def x_floor_b(row):
+    return ratio(row["rps"], row.get("floor_b_adjacent"))
+
+
+def targets_table(data):
+    main = {r["case"]: r for r in data["main"]}
+    ins = data["instructions"]
+    fb_ins = ins.get("floor-b", {}).get("per_request")
+
+    def ins_ratio(key):
+        return ratio(ins.get(key, {}).get("per_request"), fb_ins)
+
+    rows = [
+        ("step-up-check ≥ 0.9 × floor B req/s", x_floor_b(main["step-up-check"]), 0.9, ">="),
+        ("verify (right code) ≥ 0.8 × floor B req/s", x_floor_b(main["verify (right code)"]), 0.8, ">="),
+        ("verify (wrong code) ≥ 0.8 × floor B req/s", x_floor_b(main["verify (wrong code)"]), 0.8, ">="),
+        ("send (file sink) ≥ 0.7 × floor B req/s", x_floor_b(main["send (file sink)"]), 0.7, ">="),
+        ("step-up-check instructions ≤ 1.5 × floor B", ins_ratio("step-up-check"), 1.5, "<="),
+        ("verify (right code) instructions ≤ 2 × floor B", ins_ratio("verify-right"), 2.0, "<="),
+        ("verify (wrong code) instructions ≤ 2 × floor B", ins_ratio("verify-wrong"), 2.0, "<="),
+        ("send instructions ≤ 2 × floor B", ins_ratio("send"), 2.0, "<="),
+    ]
+    for r in data["main"]:
+        if not r["case"].startswith("floor"):
+            rows.append((f"p99 at {MAIN_CONNECTIONS} connections ≤ 10 ms: {r['case']}", r["p99_ms"], 10, "<=ms"))
+    for row in data.get("scale", []):
+        rows.append((f"{row['case']} with 1M rows ≥ 0.8 × small database", row["ratio"], 0.8, ">="))
+    if data.get("memory", {}).get("otp_fcgi_128"):
+        rows.append(("otp-fcgi peak RSS ≤ 30 MB at 128 connections", data["memory"]["otp_fcgi_128"]["VmHWM"], 30, "<=MB"))
+    lines = ["| target | where we stand | |", "|---|---:|---|"]
+    for label, value, limit, op in rows:
+        if value is None:
+            lines.append(f"| {label} | not measured | |")
+            continue
+        met = value >= limit if op == ">=" else value <= limit
+        shown = f"{value:.1f} ms" if op == "<=ms" else f"{value:.1f} MB" if op == "<=MB" else f"{value:.2f} ×"
+        lines.append(f"| {label} | {shown} | {'met' if met else '**not met**'} |")
+    return lines
+
+
+def markdown(data):
+    meta = data["meta"]
+    main = data["main"]
+    floor_a = next(r for r in main if r["case"] == "floor A")["rps"]
+    ins = data["instructions"]
+    fb_ins = ins.get("floor-b", {}).get("per_request")
+    keys = {"floor B": "floor-b", "health": "health", "send (file sink)": "send", "verify (wrong code)": "verify-wrong",
+            "verify (right code)": "verify-right", "step-up-check": "step-up-check"}
+    out = [
+        f"Run {meta['date']}, commit `{meta['commit']}`, {meta['wall_seconds']} s; {meta['cpus']} CPUs ({meta['cpu']}) shared by "
+        f"nginx, wrk and the responders. wrk: 2 threads (1 at 1 connection), {meta['warmup_s']} s warm-up, {meta['duration_s']} s "
+        f"measured ({meta['bracket_s']} s for the floor B runs between cases). otp-fcgi `--workers {WORKERS}`, log level info; floor B {WORKERS} threads with a writer mutex; "
+        f"SQLite WAL, synchronous={SYNCHRONOUS.upper()} in both, databases in {meta['db_dir']}. nginx: the shipped files plus a plain-HTTP bench server on "
+        f"127.0.0.1 (bench/nginx-bench.conf).",
+        "",
+        f"| case ({MAIN_CONNECTIONS} connections) | req/s | p50 ms | p99 ms | × floor A | × floor B | instructions/request | × floor B instructions |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in main:
+        per = ins.get(keys.get(r["case"], ""), {}).get("per_request")
+        flag = " ⚠" if r["problems"] else ""
+        out.append(f"| {r['case']}{flag} | {fmt(r['rps'])} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | "
+                   f"{fmt(ratio(r['rps'], floor_a), 3)} | {fmt(x_floor_b(r), 2)} | {fmt(per)} | {fmt(ratio(per, fb_ins), 2)} |")
+    out += ["", "Step-up check (through `auth_request`), connection sweep; floors measured next to it at the same connection count:", "",
+            "| connections | floor A req/s | floor B req/s (p99 ms) | floor B, no writer mutex req/s (p99 ms) | step-up-check req/s | p50 ms | p99 ms | × floor A | × floor B |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in data["sweep"]:
+        out.append(f"| {s['connections']} | {fmt(s['floor_a'])} | {fmt(s['floor_b'])} ({fmt(s['floor_b_p99_ms'], 1)}) | "
+                   f"{fmt(s['floor_b_plain'])} ({fmt(s['floor_b_plain_p99_ms'], 1)}) | {fmt(s['check'])} | {fmt(s['check_p50_ms'], 2)} | "
+                   f"{fmt(s['check_p99_ms'], 2)} | {fmt(ratio(s['check'], s['floor_a']), 3)} | {fmt(s['check_x_floor_b'], 2)} |")
+    if data.get("scale"):
+        out += ["", f"Scale: a second otp-fcgi on a second database with {data['scale_rows']:,} live rows in `otp_codes` and "
+                f"{data['scale_rows']:,} in `step_up_tokens` (plus the case's supply), {MAIN_CONNECTIONS} connections, run right "
+                f"next to the same case on the small database (check small, check 1M, verify 1M, verify small):", "",
+                "| case | small database req/s | 1M rows req/s | ratio | p99 ms small | p99 ms 1M |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for s in data["scale"]:
+            out.append(f"| {s['case']} | {fmt(s['small_rps'])} | {fmt(s['big_rps'])} | {fmt(s['ratio'], 2)} | "
+                       f"{fmt(s['small_p99_ms'], 2)} | {fmt(s['big_p99_ms'], 2)} |")
+    m = data.get("memory", {})
+    if m:
+        out += ["", "Memory: peak RSS (VmHWM, reset just before the case; RssAnon/RssFile at the end of it), MB = MiB:", ""]
+        for key, label in (("otp_fcgi_128", "otp-fcgi, step-up-check at 128 connections"),
+                           ("floor_b_128", "floor B, 128 connections"),
+                           ("otp_fcgi_1M", "otp-fcgi, 1M-row database (check and verify)")):
+            if m.get(key):
+                v = m[key]
+                out.append(f"- {label}: **{v['VmHWM']:.1f} MB** (anonymous {v.get('RssAnon', 0):.1f}, file-backed {v.get('RssFile', 0):.1f})")
+    if ins:
+        out += ["", f"Instructions per request: callgrind (valgrind {meta['valgrind'].replace('valgrind-', '')}), one worker, driven "
+                f"straight on the unix socket by a FastCGI client (no nginx), (total at {meta['cg_n2']} requests − total at "
+                f"{meta['cg_n1']}) ÷ {meta['cg_n2'] - meta['cg_n1']}; per-function split in bench/results/profile.md."]
+    out += ["", "Targets (reported, never enforced):", "", *targets_table(data)]
+    notes = []
+    for key, runs in data.get("floor_runs", {}).items():
+        how = ("each case's × floor B divides by the floor B runs just before and after it" if key == "floor B"
+               else "before and after the cases")
+        notes.append(f"{key} at {MAIN_CONNECTIONS} connections ran {len(runs)} times: {', '.join(fmt(x) for x in runs)} req/s "
+                     f"(the table shows the mean; {how}).")
+    runs = data.get("floor_runs", {}).get("floor B", [])
+    if runs and max(runs) > 1.5 * min(runs):
+        notes.append(f"**Noisy run**: floor B's throughput varied {max(runs) / min(runs):.1f}× between its runs. Anything that commits "
+                     f"with synchronous=FULL is bound by fsync, and this disk's fsync time drifts: treat the req/s ratios and the "
+                     f"scale ratio as rough; the instruction counts are unaffected.")
+    for r in data.get("load_cases", []):
+        for finding in r.get("findings", []):
+            notes.append(f"{r['case']} @{r['connections']}: {finding}")
+    notes += [f"**Not a valid measurement** — {p}" for p in data.get("problems", [])]
+    if notes:
+        out += ["", "Notes:", ""] + [f"- {n}" for n in notes]
+    return "\n".join(out) + "\n"
+
+
+def profiles_markdown(data):
+    out = ["# Per-request profile (callgrind)", "",
+           f"For each endpoint: instructions per request by function, in the function itself (self) and with "
+           f"everything it calls (inclusive), as "
+           f"(callgrind_annotate at {data['meta']['cg_n2']} requests − at {data['meta']['cg_n1']}) / "
+           f"{data['meta']['cg_n2'] - data['meta']['cg_n1']}; one worker, straight on the socket. Run {data['meta']['date']}, "
+           f"commit `{data['meta']['commit']}`.", ""]
+    for endpoint, both in data.get("profiles", {}).items():
+        total = data["instructions"].get(endpoint, {}).get("per_request")
+        out += [f"## {endpoint} ({fmt(total)} instructions/request)", ""]
+        for kind in ("self", "inclusive"):
+            out += [f"{kind}:", "", "| instructions | function |", "|---:|---|"]
+            out += [f"| {r['instructions']:,} | `{r['function']}` |" for r in both[kind]]
+            out.append("")
+    return "\n".join(out)
