@@ -22,8 +22,9 @@ public final class TwilioSMSSender: SMSSender {
     private let clock: any MonotonicClock
     private let logger: Logger
 
-    /// Twilio codes that mean this recipient cannot get SMS from us; retrying will not help.
-    static let undeliverableCodes: Set<Int> = [21211, 21408, 21610, 21612, 21614]
+    /// Twilio codes that mean this recipient cannot get SMS from us; retrying will not help. 30450
+    /// and 30453 are its SMS pumping protection: also a signal for the country's tripwire.
+    static let undeliverableCodes: Set<Int> = [21211, 21408, 21610, 21612, 21614].union(SMSError.pumpingCodes)
 
     /// Initializes libcurl for the process; call once from the main thread before workers start.
     public static func initializeProcess() {
@@ -75,12 +76,15 @@ enum TwilioResponse {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
             return .retryable(.unavailable(.unreachable, retryAfterSeconds: 30))
         case CURLE_OPERATION_TIMEDOUT:
-            return .failed(.unavailable(.timeout, retryAfterSeconds: 30))
+            // Once the request left, Twilio may have taken it: the send counts as made.
+            return .failed(response.requestBytesSent > 0 ? .outcomeUnknown(.timeout, retryAfterSeconds: 30) : .unavailable(.timeout, retryAfterSeconds: 30))
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
             return .failed(.unavailable(.tlsFailed(curlCode: Int(response.code.rawValue)), retryAfterSeconds: 60))
         default:
-            // Reset, empty reply, read errors: the request may have been processed. Never retried.
-            return .failed(.unavailable(.transport(curlCode: Int(response.code.rawValue)), retryAfterSeconds: 30))
+            // Reset, empty reply, read errors: once the request left it may have been processed.
+            // Never retried; counted as made.
+            let reason = SMSUnavailableReason.transport(curlCode: Int(response.code.rawValue))
+            return .failed(response.requestBytesSent > 0 ? .outcomeUnknown(reason, retryAfterSeconds: 30) : .unavailable(reason, retryAfterSeconds: 30))
         }
 
         let json = try? JSONObjectParser.parse(response.body)

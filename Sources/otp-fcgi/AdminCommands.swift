@@ -43,6 +43,7 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         var problems: [String] = []
         var notes: [String] = []
+        var warnings: [String] = []
         var configuration: Configuration?
         do {
             configuration = try Configuration.load(from: ProcessEnvironment.current(), readFile: TextFile.read)
@@ -61,8 +62,15 @@ struct CheckConfig: ParsableCommand {
             case .twilio(let twilio): notes.append("SMS provider: twilio at \(twilio.apiBase), messaging service \(twilio.messagingServiceSID)")
             }
             notes.append("templates: verify_phone and step_up valid")
+            notes.append("step-up actions: \(configuration.stepUp.actions.names.joined(separator: ", "))"
+                + (configuration.stepUp.delegates.isEmpty ? "" : "; delegates: \(configuration.stepUp.delegates.sorted().joined(separator: ", "))"))
+            notes.append("SMS firewall: \(configuration.firewall.mode.rawValue) mode")
+            if configuration.firewall.allowedCountries == nil {
+                warnings.append("OTP_SMS_ALLOWED_COUNTRIES is unset: SMS may go to every country. List the countries your users live in (e.g. DE,AT,CH): pumping fraud goes to the others")
+            }
         }
         for note in notes { say("ok: \(note)") }
+        for warning in warnings { say("warning: \(warning)") }
         for problem in problems { say("problem: \(problem)") }
         guard problems.isEmpty else { throw ExitCode(78) }
         say("configuration is valid")
