@@ -74,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OTPLogicTests",
-            dependencies: ["OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "TestSupport", "CSQLite"]
+            dependencies: ["OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber"]
         ),
         .testTarget(
             name: "IntegrationTests",
