@@ -34,12 +34,14 @@ let package = Package(
         .target(name: "OTPSQLite", dependencies: ["OTPLogic", "CSQLite"]),
         .target(name: "OTPSMS", dependencies: ["OTPLogic", "CCurl", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OTPSystem", dependencies: ["OTPLogic", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "OTPPhoneNumbers", dependencies: ["OTPLogic", "CPhoneNumber"]),
 
         // The composition root, the command line and the FastCGI/CGI front.
         .executableTarget(
             name: "otp-fcgi",
             dependencies: [
                 "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "CFastCGI",
+                "OTPPhoneNumbers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -51,6 +53,8 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libphonenumber (C++, Debian's libphonenumber-dev) behind a plain C API of our own.
+        .target(name: "CPhoneNumber", linkerSettings: [.linkedLibrary("phonenumber")]),
 
         // Test doubles and helpers shared by the unit tests, the integration tests and Fuzz/.
         .target(
@@ -70,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OTPLogicTests",
-            dependencies: ["OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "TestSupport", "CSQLite"]
+            dependencies: ["OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber"]
         ),
         .testTarget(
             name: "IntegrationTests",

@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
     pkg-config libfcgi-dev libsqlite3-dev libcurl4-openssl-dev   # build
+    libphonenumber-dev                                           # build: the SMS firewall's number check
     nginx openssl curl sqlite3 ca-certificates                   # make run, tests
     libfcgi-bin                                                  # cgi-fcgi, for poking the socket by hand
     apache2 lighttpd lighttpd-mod-openssl                        # Apache httpd, lighttpd and CGI tests (own processes, never the services)
