@@ -24,7 +24,7 @@ public final class TwilioSMSSender: SMSSender {
 
     /// Twilio codes that mean this recipient cannot get SMS from us; retrying will not help. 30450
     /// and 30453 are its SMS pumping protection: also a signal for the country's tripwire.
-    static let undeliverableCodes: Set<Int> = [21211, 21408, 21610, 21612, 21614].union(SMSError.pumpingCodes)
+    static let undeliverableCodes: Set<Int> = Set([21211, 21408, 21610, 21612, 21614]).union(SMSError.pumpingCodes)
 
     /// Initializes libcurl for the process; call once from the main thread before workers start.
     public static func initializeProcess() {

@@ -72,7 +72,7 @@ public enum BudgetScope: String, Sendable, CaseIterable {
     case user, address, country, total
 
     /// The variable that sets each scope's sends per hour.
-    static let variables: [(BudgetScope, String)] = [
+    public static let variables: [(BudgetScope, String)] = [
         (.user, "OTP_SMS_PER_USER_PER_HOUR"), (.address, "OTP_SMS_PER_ADDRESS_PER_HOUR"),
         (.country, "OTP_SMS_PER_COUNTRY_PER_HOUR"), (.total, "OTP_SMS_GLOBAL_PER_HOUR"),
     ]
