@@ -74,7 +74,10 @@ let package = Package(
         ),
         .testTarget(
             name: "OTPLogicTests",
-            dependencies: ["OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber"]
+            dependencies: [
+                "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",

@@ -27,7 +27,7 @@ final class Harness {
         rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates,
         random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil, immediateSender: Bool = false,
         stepUp: StepUpConfiguration = Fixture.stepUp, firewall: FirewallConfiguration = Fixture.firewall,
-        classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier()
+        classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier(), metrics: OTPMetrics = OTPMetrics()
     ) throws {
         directory = try TemporaryDirectory()
         sender.deliversImmediately = immediateSender
@@ -36,7 +36,7 @@ final class Harness {
         store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")), clock: clock)
         service = OTPService(
             rules: rules, templates: templates, stepUp: stepUp, firewall: firewall, classifier: classifier, hasher: hasher, store: store, sender: sender, clock: clock,
-            generator: SecretGenerator(random: random), logger: logs.logger()
+            generator: SecretGenerator(random: random), logger: logs.logger(), metrics: metrics
         )
     }
 
@@ -51,11 +51,12 @@ final class Harness {
 
     /// Another connection and service on the same file, as a second worker would have.
     static func worker(
-        path: String, rules: RulesConfiguration, clock: FixedClock, logs: LogRecorder, seed: UInt64, busyTimeoutMilliseconds: Int = 30_000
+        path: String, rules: RulesConfiguration, clock: FixedClock, logs: LogRecorder, seed: UInt64, busyTimeoutMilliseconds: Int = 30_000,
+        firewall: FirewallConfiguration = Fixture.firewall, classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier()
     ) throws -> OTPService {
         let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds), clock: clock)
         return OTPService(
-            rules: rules, templates: Fixture.templates, stepUp: Fixture.stepUp, firewall: Fixture.firewall, classifier: FixedPhoneNumberClassifier(), hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
+            rules: rules, templates: Fixture.templates, stepUp: Fixture.stepUp, firewall: firewall, classifier: classifier, hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
             sender: RecordingSMSSender(), clock: clock, generator: SecretGenerator(random: SplitMix64(seed: seed)), logger: logs.logger()
         )
     }
