@@ -103,8 +103,9 @@ enum TwilioResponse {
 
         switch response.status {
         case 200, 201:
+            // A success we cannot read (a proxy's page, a cut body): Twilio may have taken it.
             guard let sid = string("sid"), isMessageSID(sid) else {
-                return .failed(.unavailable(.unparseableAnswer, retryAfterSeconds: 30))
+                return .failed(.outcomeUnknown(.unparseableAnswer, retryAfterSeconds: 30))
             }
             return .accepted
         case 429:

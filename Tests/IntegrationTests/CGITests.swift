@@ -12,10 +12,15 @@ extension Integration {
             let phone = "+14155550221"
             run.recordPhone(phone)
 
+            // alice's phone on record, through verify_phone.
+            #expect(try run.request("POST", "/send", user: "alice", json: #"{"phone_e164": "\#(phone)", "purpose": "verify_phone"}"#).status == 200)
+            let phoneCode = try #require(run.lastCode(to: phone))
+            #expect(try run.request("POST", "/verify", user: "alice", json: #"{"phone_e164": "\#(phone)", "purpose": "verify_phone", "code": "\#(phoneCode)"}"#).status == 200)
+
             let sent = try run.request("POST", "/send", user: "alice", json: #"{"phone_e164": "\#(phone)", "purpose": "step_up"}"#)
             #expect(sent.exitStatus == 0)
             #expect(sent.status == 200)
-            #expect(sent.body == #"{"status": "sent"}"#)
+            #expect(sent.body == #"{"status": "sent", "phone_hint": "…0221"}"#)
             #expect(sent.headers["Content-Type"] == "application/json")
             #expect(sent.headers["Cache-Control"] == "no-store")
             let code = try #require(run.lastCode(to: phone))
@@ -62,7 +67,8 @@ extension Integration {
         @Test func throughLighttpdModCGI() throws {
             let stack = try WebServerStack(.lighttpdCGI)
             defer { stack.finish() }
-            let token = try stack.stepUpToken(phone: "+14155550222")
+            // A token for no action: the CGI-style check below stands for a location that names none.
+            let token = try stack.stepUpToken(phone: "+14155550222", action: nil)
             #expect(token.count == 43)
             #expect(stack.send("+14155550223", "step_up", as: nil).status == 401)
             let health = stack.client.request("GET", "/api/otp/health", as: .alice)

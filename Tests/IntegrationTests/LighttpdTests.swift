@@ -24,7 +24,8 @@ extension Integration {
 
             let second = stack.protectedAction(token: token)
             #expect(second.status == 401)
-            #expect(second.body == #"{"detail": "Step-up required: verify a step_up code and send the token in X-Step-Up-Token", "step_up": "required"}"#)
+            #expect(second.body == #"{"detail": "Step-up required: verify a step_up code and send the token in X-Step-Up-Token", "step_up": "required", "action": "cancel-appointment"}"#)
+            #expect(second.header("WWW-Authenticate") == #"OTP-Step-Up action="cancel-appointment""#)
         }
 
         @Test func loginComesFromLighttpdNotFromTheClient() throws {

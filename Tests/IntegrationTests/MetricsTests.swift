@@ -18,7 +18,8 @@ extension Integration {
             #expect(stack.verify(phone, "verify_phone", code: code).status == 400) // locked out
             #expect(stack.send(phone, "verify_phone").status == 200)            // suppressed: lockout (checked before cooldown)
 
-            let token = try stack.stepUpToken(phone: "+14155550181")           // sent + verified
+            try stack.ensureVerifiedPhone("+14155550181", of: .alice)          // verify_phone: sent + verified
+            let token = try stack.stepUpToken(phone: "+14155550181")           // step_up: sent + verified
             #expect(stack.protectedAction(token: token).status == 200)          // admitted
             #expect(stack.protectedAction(token: token).status == 401)          // denied: already used
             #expect(stack.protectedAction(token: token, as: .bob).status == 401) // denied: other user
@@ -27,18 +28,19 @@ extension Integration {
             #expect(scrape.status == 200)
             #expect(scrape.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
             let metrics = PrometheusText(scrape.body)
-            #expect(metrics["otp_sends_total{purpose=\"verify_phone\",outcome=\"sent\"}"] == 1)
+            #expect(metrics["otp_sends_total{purpose=\"verify_phone\",outcome=\"sent\"}"] == 2)
             #expect(metrics["otp_sends_total{purpose=\"verify_phone\",outcome=\"suppressed_cooldown\"}"] == 1)
             #expect(metrics["otp_sends_total{purpose=\"verify_phone\",outcome=\"suppressed_lockout\"}"] == 1)
             #expect(metrics["otp_sends_total{purpose=\"step_up\",outcome=\"sent\"}"] == 1)
             #expect(metrics["otp_verifies_total{purpose=\"verify_phone\",outcome=\"wrong_code\"}"] == 3)
             #expect(metrics["otp_verifies_total{purpose=\"verify_phone\",outcome=\"locked_out\"}"] == 2)
             #expect(metrics["otp_verifies_total{purpose=\"step_up\",outcome=\"verified\"}"] == 1)
+            #expect(metrics["otp_verifies_total{purpose=\"verify_phone\",outcome=\"verified\"}"] == 1)
             #expect(metrics["otp_lockouts_total{purpose=\"verify_phone\"}"] == 1)
             #expect(metrics["otp_step_up_checks_total{outcome=\"admitted\",reason=\"\"}"] == 1)
             #expect(metrics["otp_step_up_checks_total{outcome=\"denied\",reason=\"already_used\"}"] == 1)
             #expect(metrics["otp_step_up_checks_total{outcome=\"denied\",reason=\"other_user\"}"] == 1)
-            #expect(metrics["otp_sms_provider_duration_seconds_count"] == 2)
+            #expect(metrics["otp_sms_provider_duration_seconds_count"] == 3)
             #expect(metrics["otp_requests_in_flight"] ?? 0 >= 1)
             // Labels carry outcomes only: no phone digits, no code, no token.
             for secret in [String(phone.dropFirst()), code, token] { #expect(!scrape.body.contains(secret)) }

@@ -88,7 +88,7 @@ extension Integration {
             }
             for (phone, code) in input.codes {
                 let started = Date()
-                #expect(stack.verify(phone, "verify_phone", code: code).status == 200)
+                #expect(stack.verifyAnonymously(phone, code: code).status == 200)
                 timings.verifies.append(Date().timeIntervalSince(started))
             }
             return timings

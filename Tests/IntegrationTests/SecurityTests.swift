@@ -43,8 +43,9 @@ extension Integration {
         }
 
         /// nginx with the shipped files in front of a recorder instead of otp-fcgi: no header a client
-        /// sends to the public API reaches it as a parameter, while the step-up check gets the token
-        /// (so the recorder does see a header whenever nginx forwards one).
+        /// sends to send reaches it as a parameter, verify gets only X-Step-Up-Token (a change-phone
+        /// token), and the step-up check gets the token and the delegate's subject (so the recorder
+        /// does see a header whenever nginx forwards one).
         @Test func theApiNeverSeesTheStepUpTokenHeader() throws {
             let stack = try TestStack(.init(responders: 0))
             defer { stack.finish() }
@@ -53,26 +54,33 @@ extension Integration {
             let recorder = try RecordingFastCGIServer(socketPath: stack.socketPath)
             defer { recorder.stop() }
             let token = "client-token-" + UUID().uuidString
-            let headers = ["X-Step-Up-Token: \(token)", "X-Client-Probe: from-the-client"]
+            let headers = ["X-Step-Up-Token: \(token)", "X-Step-Up-Subject: bob", "X-Client-Probe: from-the-client"]
 
             #expect(stack.send("+14155550152", "step_up", headers: headers).status == 200)
             let verify = stack.client.postJSON("/api/otp/verify", #"{"phone_e164": "+14155550152", "purpose": "step_up", "code": "000000"}"#,
                                                as: .alice, headers: headers)
             #expect(verify.status == 200)
-            #expect(stack.protectedAction(token: token, headers: ["X-Client-Probe: from-the-client"]).status == 200)
+            #expect(stack.protectedAction(token: token, headers: ["X-Step-Up-Subject: bob", "X-Client-Probe: from-the-client"]).status == 200)
 
             let api = recorder.requests.filter { $0.param("OTP_ENDPOINT") == nil }
             #expect(api.compactMap { $0.param("DOCUMENT_URI") }.sorted() == ["/api/otp/send", "/api/otp/verify"])
             for request in api {
                 let uri = request.param("DOCUMENT_URI") ?? "?"
-                #expect(request.param("HTTP_X_STEP_UP_TOKEN") == nil, "the step-up token header reached \(uri)")
                 let fromClient = request.params.map(\.name).filter { $0.hasPrefix("HTTP_") }
-                #expect(fromClient.isEmpty, "client headers reached \(uri): \(fromClient)")
+                if uri == "/api/otp/verify" {
+                    #expect(fromClient == ["HTTP_X_STEP_UP_TOKEN"], "verify gets the token header and nothing else: \(fromClient)")
+                    #expect(request.param("HTTP_X_STEP_UP_TOKEN") == token)
+                } else {
+                    #expect(request.param("HTTP_X_STEP_UP_TOKEN") == nil, "the step-up token header reached \(uri)")
+                    #expect(fromClient.isEmpty, "client headers reached \(uri): \(fromClient)")
+                }
             }
             let checks = recorder.requests.filter { $0.param("OTP_ENDPOINT") == "step-up-check" }
             #expect(checks.count == 1)
             #expect(checks.first?.param("HTTP_X_STEP_UP_TOKEN") == token, "the check gets the token the client sent")
-            #expect(checks.first?.params.map(\.name).filter { $0.hasPrefix("HTTP_") } == ["HTTP_X_STEP_UP_TOKEN"], "and no other header")
+            #expect(checks.first?.param("HTTP_X_STEP_UP_SUBJECT") == "bob", "and the subject")
+            #expect(checks.first?.params.map(\.name).filter { $0.hasPrefix("HTTP_") }.sorted() == ["HTTP_X_STEP_UP_SUBJECT", "HTTP_X_STEP_UP_TOKEN"], "and no other header")
+            #expect(checks.first?.param("OTP_STEP_UP_ACTION") == "cancel-appointment", "the location's action")
         }
 
         @Test func aTokenSentToTheApiStaysUnused() throws {

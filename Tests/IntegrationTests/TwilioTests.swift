@@ -11,11 +11,12 @@ extension Integration {
             let stack = try TestStack(.init(twilio: twilio))
             defer { stack.finish() }
 
+            try stack.ensureVerifiedPhone(Twilio.phone, of: .alice)
             let sent = stack.send(Twilio.phone, "step_up")
             #expect(sent.status == 200)
-            #expect(sent.body == #"{"status": "sent"}"#)
-            let request = try #require(twilio.requests.first)
-            #expect(twilio.requests.count == 1)
+            #expect(sent.body == #"{"status": "sent", "phone_hint": "…0170"}"#)
+            let request = try #require(twilio.requests.last)
+            #expect(twilio.requests.count == 2)
             #expect(request.path == "/2010-04-01/Accounts/\(FakeTwilio.accountSID)/Messages.json")
             #expect(request.contentType == "application/x-www-form-urlencoded")
             #expect(request.fields.map(\.0) == ["To", "MessagingServiceSid", "Body"])
@@ -32,10 +33,7 @@ extension Integration {
 
         @Test(arguments: [
             ("server error", FakeTwilio.Mode.serverError),
-            ("not JSON", .notJSON),
-            ("connection reset", .reset),
             ("credentials rejected (20003)", .twilioError(code: 20003, status: 401)),
-            ("slower than OTP_SMS_TIMEOUT_SECONDS", .slow(seconds: 4)),
         ])
         func providerFailureIs503AndIsNeverRetried(_ label: String, _ mode: FakeTwilio.Mode) throws {
             let twilio = try FakeTwilio(mode: mode)
@@ -60,6 +58,33 @@ extension Integration {
             if case .twilioError(20003, _) = mode {
                 #expect(stack.responderLog.contains("level=error msg=\"SMS provider rejected our credentials"))
             }
+        }
+
+        /// Twilio may have taken the message (it answered something unreadable, or nothing once
+        /// the request had left): the send counts as made — the cooldown and the hourly cap run —
+        /// but its code never verifies (SPEC, "SMS firewall": unknown outcomes count).
+        @Test(arguments: [
+            ("not JSON", FakeTwilio.Mode.notJSON),
+            ("connection reset", .reset),
+            ("slower than OTP_SMS_TIMEOUT_SECONDS", .slow(seconds: 4)),
+        ])
+        func unknownOutcomeIs503CountsAsSentAndIsNeverRetried(_ label: String, _ mode: FakeTwilio.Mode) throws {
+            let twilio = try FakeTwilio(mode: mode)
+            let stack = try TestStack(.init(environment: ["OTP_SMS_TIMEOUT_SECONDS": "2", "OTP_SMS_CONNECT_TIMEOUT_SECONDS": "1"], twilio: twilio))
+            defer { stack.finish() }
+
+            let failed = stack.send(Twilio.phone, "verify_phone")
+            #expect(failed.status == 503, "\(label)")
+            #expect(failed.body == #"{"detail": "Could not send code, try again later"}"#)
+            #expect(twilio.requests.count == 1, "\(label): a request that may have reached Twilio is never repeated")
+            let maybeDelivered = try #require(twilio.requests.first?.code)
+            #expect(try sqlite(stack.databasePath, "SELECT send_count, last_sent_at IS NOT NULL, code_hash IS NULL FROM otp_codes") == "1|1|1")
+
+            // Recovered: the cooldown runs as after a delivered SMS, so nothing goes out at once.
+            twilio.setMode(.accept)
+            #expect(stack.send(Twilio.phone, "verify_phone").status == 200, "\(label)")
+            #expect(twilio.requests.count == 1, "\(label): the cooldown counts the unknown send")
+            #expect(stack.verify(Twilio.phone, "verify_phone", code: maybeDelivered).status == 400, "\(label): its code never verifies")
         }
 
         @Test(arguments: [21211, 21610, 21614, 21408, 21612])

@@ -38,6 +38,9 @@ final class TestStack: OTPSession, @unchecked Sendable {
     let backendPort: Int
     let pepper: String
     let client: HTTPClient
+    /// The API on a plain-HTTP server with no login (the snippet without `set $otp_fcgi_user`):
+    /// verify_phone there binds to no user, so load tests can verify any number of phones.
+    let anonymousClient: HTTPClient
     private(set) var responders: [ChildProcess?] = []
     var responder: ChildProcess? { responders.first ?? nil }
     private var nginx: ChildProcess?
@@ -53,11 +56,15 @@ final class TestStack: OTPSession, @unchecked Sendable {
         httpsPort = try TestStack.freePort()
         backendPort = try TestStack.freePort()
         client = HTTPClient(baseURL: "https://127.0.0.1:\(httpsPort)", caFile: state.appendingPathComponent("cert.pem").path)
+        let anonymousPort = try TestStack.freePort()
+        anonymousClient = HTTPClient(baseURL: "http://127.0.0.1:\(anonymousPort)", caFile: state.appendingPathComponent("cert.pem").path)
         record(secret: pepper)
 
         var render = [TestStack.repositoryRoot.appendingPathComponent("scripts/render-nginx.sh").path, state.path, "\(httpsPort)", "\(backendPort)"]
         if let rate = options.sendRate { render.append(rate) }
         try ChildProcess.run(render[0], Array(render.dropFirst())).requireSuccess()
+        try "server {\n    listen 127.0.0.1:\(anonymousPort);\n    include snippets/otp-fcgi.conf;\n}\n"
+            .write(to: state.appendingPathComponent("nginx/sites-enabled/anonymous-api.conf"), atomically: true, encoding: .utf8)
         for (name, text) in options.extraSites {
             try text.replacingOccurrences(of: "@STATE@", with: state.path)
                 .write(to: state.appendingPathComponent("nginx/sites-enabled/\(name)"), atomically: true, encoding: .utf8)
@@ -78,6 +85,13 @@ final class TestStack: OTPSession, @unchecked Sendable {
     deinit {
         stopAll()
         try? FileManager.default.removeItem(at: state)
+    }
+
+    /// A verify_phone with no logged-in user: it marks matching notification preferences and
+    /// binds the phone to nobody (a user who has a verified phone could not verify another).
+    func verifyAnonymously(_ phone: String, code: String) -> HTTPResult {
+        recordPhone(phone)
+        return anonymousClient.postJSON("/api/otp/verify", OTPSessionJSON.body(phone: phone, purpose: "verify_phone", code: code))
     }
 
     var socketPath: String { socketPath(for: 0) }
