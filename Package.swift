@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CCurl", "TestSupport"]
+            dependencies: ["CCurl", "TestSupport", "OTPLogic"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -139,7 +139,7 @@ extension OTPService {
         let target = send.target
         enum Attempt {
             case settled(Admission)
-            case delivered
+            case delivered(Admission)
             case failed(SMSError)
         }
         let attempt: Attempt = try storing(target.log) { transaction throws(StoreError) in
@@ -167,7 +167,7 @@ extension OTPService {
             }
             try transaction.saveFirewallRecords(records.changedRecords)
             try recordCountrySend(send, in: transaction, at: now)
-            return .delivered
+            return .delivered(admission)
         }
         switch attempt {
         case .settled(let admission):
@@ -175,7 +175,8 @@ extension OTPService {
             return outcome
         case .failed(let error):
             throw providerFailure(error, log: target.log)
-        case .delivered:
+        case .delivered(let admission):
+            _ = try settle(admission, log: target.log)
             target.log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent"])
             return .sent
         }

@@ -39,7 +39,8 @@ final class TestStack: OTPSession, @unchecked Sendable {
     let pepper: String
     let client: HTTPClient
     /// The API on a plain-HTTP server with no login (the snippet without `set $otp_fcgi_user`):
-    /// verify_phone there binds to no user, so load tests can verify any number of phones.
+    /// verify_phone there binds to no user, so load tests can verify any number of phones; and
+    /// `X-Forwarded-For` sets the client address (nginx's realip, trusting the test client only).
     let anonymousClient: HTTPClient
     private(set) var responders: [ChildProcess?] = []
     var responder: ChildProcess? { responders.first ?? nil }
@@ -63,8 +64,16 @@ final class TestStack: OTPSession, @unchecked Sendable {
         var render = [TestStack.repositoryRoot.appendingPathComponent("scripts/render-nginx.sh").path, state.path, "\(httpsPort)", "\(backendPort)"]
         if let rate = options.sendRate { render.append(rate) }
         try ChildProcess.run(render[0], Array(render.dropFirst())).requireSuccess()
-        try "server {\n    listen 127.0.0.1:\(anonymousPort);\n    include snippets/otp-fcgi.conf;\n}\n"
-            .write(to: state.appendingPathComponent("nginx/sites-enabled/anonymous-api.conf"), atomically: true, encoding: .utf8)
+        // The test client stands for many client addresses: X-Forwarded-For sets REMOTE_ADDR here.
+        try """
+            server {
+                listen 127.0.0.1:\(anonymousPort);
+                set_real_ip_from 127.0.0.1;
+                real_ip_header X-Forwarded-For;
+                include snippets/otp-fcgi.conf;
+            }
+
+            """.write(to: state.appendingPathComponent("nginx/sites-enabled/anonymous-api.conf"), atomically: true, encoding: .utf8)
         for (name, text) in options.extraSites {
             try text.replacingOccurrences(of: "@STATE@", with: state.path)
                 .write(to: state.appendingPathComponent("nginx/sites-enabled/\(name)"), atomically: true, encoding: .utf8)
