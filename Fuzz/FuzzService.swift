@@ -19,6 +19,18 @@ final class FuzzService {
     let log = LogRecorder()
     private let store: SQLiteOTPStore
     private let rules = RulesConfiguration()
+    /// The phone on record of the corpus's users (their step-up codes go there).
+    static let phoneOnRecord = PhoneNumber("+14155550123")!
+    static let seededUsers = ["alice", "bob"]
+    /// An action of the operator's, and a delegate, for the inputs that find them.
+    static let stepUp = StepUpConfiguration(actions: StepUpActions(["cancel-appointment": "cancel"]), delegates: ["agent"])
+    /// Every principal and subject an input named: their verified phones are forgotten before the next input.
+    private var principals: Set<String> = []
+
+    /// Remembers a principal or subject of the current input.
+    func saw(_ principal: String?) {
+        if let principal { principals.insert(principal) }
+    }
 
     private init() {
         var template = Array("/tmp/otp-fuzz-XXXXXX".utf8CString)
@@ -34,10 +46,18 @@ final class FuzzService {
         }
     }
 
-    /// A handler over an empty database, with the clock, provider and random source reset.
+    /// A handler over an empty database (but alice's and bob's verified phone), with the clock,
+    /// provider and random source reset: the same answers for the same input, whatever ran before.
     func freshHandler() -> APIHandler {
         do {
             _ = try store.purge(RetentionPolicy(rules: rules).purgeCutoffs(at: FuzzClockStep.start + 1 << 32))
+            for principal in principals { _ = try store.resetPhone(userID: principal) }
+            principals = []
+            try store.writeTransaction { transaction throws(StoreError) in
+                for user in FuzzService.seededUsers {
+                    try transaction.markPhoneVerified(userID: user, phone: FuzzService.phoneOnRecord, at: FuzzClockStep.start)
+                }
+            }
         } catch {
             fatalError("otp-fuzz: cannot empty the database: \(error)")
         }
@@ -49,12 +69,21 @@ final class FuzzService {
         let template = try! MessageTemplate(parsing: "{code}")
         let service = OTPService(
             rules: rules, templates: MessageTemplates(verifyPhone: template, stepUp: template),
-            classifier: FixedPhoneNumberClassifier(),
+            stepUp: FuzzService.stepUp, firewall: FuzzService.firewall, classifier: FixedPhoneNumberClassifier(),
             hasher: SecretHasher(pepper: Secret("otp-fuzz pepper, 32 characters or more")), store: store,
             sender: BoundedSMSSender(sender, limit: SMSInFlightLimit(maximum: 1)), clock: clock,
             generator: SecretGenerator(random: SplitMix64(seed: 0x5EED_0F_07_FC61)), logger: logger
         )
         return APIHandler(service: service, logger: logger)
+    }
+
+    /// Budgets and the tripwire off: an input's answers depend on it alone (their rules have
+    /// their own tests); the number check runs, with every number a valid mobile.
+    static var firewall: FirewallConfiguration {
+        var configuration = FirewallConfiguration()
+        configuration.limits = [:]
+        configuration.tripwireSends = 0
+        return configuration
     }
 
     nonisolated(unsafe) private static var directory = ""

@@ -21,6 +21,7 @@ enum RequestTarget {
         var reader = FieldReader(bytes)
         for _ in 0..<maximumRequests where !reader.atEnd {
             let fuzzed = try FuzzedRequest.read(from: &reader)
+            service.saw(fuzzed.request.principal.userID)
             FuzzClockStep.apply(fuzzed.clockStep, to: service.clock)
             service.sender.failEverySend(with: fuzzed.smsOutcome.failure)
             service.sender.deliversImmediately = fuzzed.smsImmediate
@@ -46,8 +47,8 @@ struct SecretLedger {
     var codes: [String] = []
     /// Digits of every phone a request body carried.
     var phoneDigits: Set<String> = []
-    /// Step-up tokens issued, with their user.
-    var tokens: [String: String] = [:]
+    /// Step-up tokens issued, with their user and action.
+    var tokens: [String: (user: String, action: String?)] = [:]
     /// Tokens that let a request through.
     var admitted: Set<String> = []
 }

@@ -5,12 +5,13 @@ import OTPLogic
 /// The status is one of the documented ones (so never 500); `Cache-Control: no-store` always;
 /// the CGI bytes read back as the answer (`WireFormCheck`);
 /// every body is JSON with a `status` or `detail` string, and only a 204 or an Authorizer 200 has
-/// none; 405 says `Allow`, 503 says `Retry-After`; the Authorizer role answers 200, 401 or 503. A
-/// request is let through (204, Authorizer 200) only with a token issued earlier in the input to
-/// the same user, and only once. No body shows a phone or a code, and no log line a phone, a code
-/// or a token, unless the web server itself sent that text in a parameter.
+/// none; 405 says `Allow`, 429 and 503 say `Retry-After`, a 401 of the check says what to do
+/// (`WWW-Authenticate: OTP-Step-Up`); the Authorizer role answers 200, 401, 403 or 503. A request
+/// is let through (204, Authorizer 200) only with a token issued earlier in the input to the same
+/// user for the location's action, and only once. No body shows a phone or a code, and no log
+/// line a phone, a code or a token, unless the web server itself sent that text in a parameter.
 struct ResponseCheck {
-    static let statuses: Set = [200, 204, 400, 401, 404, 405, 413, 415, 422, 503]
+    static let statuses: Set = [200, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503]
 
     let fuzzed: FuzzedRequest
     let response: HTTPResponse
@@ -22,8 +23,11 @@ struct ResponseCheck {
         try require(response.header("Cache-Control") == "no-store", "no Cache-Control: no-store: \(context)")
         try WireFormCheck.check(response, context: context)
         if response.status == 405 { try require(response.header("Allow") != nil, "405 without Allow: \(context)") }
-        if response.status == 503 { try require(response.header("Retry-After") != nil, "503 without Retry-After: \(context)") }
-        if request.role == .authorizer { try require([200, 401, 503].contains(response.status), "Authorizer answer: \(context)") }
+        if [429, 503].contains(response.status) { try require(response.header("Retry-After") != nil, "\(response.status) without Retry-After: \(context)") }
+        if request.role == .authorizer { try require([200, 401, 403, 503].contains(response.status), "Authorizer answer: \(context)") }
+        if response.status == 401, request.role == .authorizer || request.endpoint == "step-up-check" {
+            try require(response.header("WWW-Authenticate")?.hasPrefix("OTP-Step-Up") == true, "a refused check without the challenge: \(context)")
+        }
 
         let letThrough = response.status == 204 || (request.role == .authorizer && response.status == 200)
         if letThrough {
@@ -51,10 +55,13 @@ struct ResponseCheck {
     /// Let through: the token was issued in this input to this user, and never let through before.
     private func checkAdmission(_ ledger: inout SecretLedger, context: String) throws(InvariantViolation) {
         let request = fuzzed.request
-        guard let token = request.stepUpToken, let user = request.principal.userID else {
+        guard let token = request.stepUpToken, let principal = request.principal.userID else {
             throw InvariantViolation(description: "let through without a token or a user: \(context)")
         }
-        try require(ledger.tokens[token] == user, "let through with a token not issued to \(user.debugDescription): \(context)")
+        // A delegate is let through with its subject's token; anyone else with their own.
+        let user = FuzzService.stepUp.delegates.contains(principal) ? request.stepUpSubject ?? principal : principal
+        try require(ledger.tokens[token]?.user == user, "let through with a token not issued to \(user.debugDescription): \(context)")
+        try require(ledger.tokens[token]?.action == request.stepUpAction, "let through with a token of another action: \(context)")
         try require(!ledger.admitted.contains(token), "token let through twice: \(context)")
         try require(response.header("X-Step-Up-User") == user, "X-Step-Up-User is not the user: \(context)")
         if request.role == .authorizer {
@@ -89,7 +96,7 @@ struct ResponseCheck {
             guard let user = fuzzed.request.principal.userID else {
                 throw InvariantViolation(description: "step-up token for an anonymous request: \(context)")
             }
-            ledger.tokens[token] = user
+            ledger.tokens[token] = (user, stringField("action", of: fuzzed.request.body))
         }
     }
 
