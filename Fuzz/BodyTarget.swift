@@ -81,15 +81,26 @@ enum BodyTarget {
             try require(error == .malformed("Request body is not valid JSON"), "malformed JSON answered as \(error)")
         case (.failure(let error), .failure(.notAnObject)):
             try require(error == .invalid("Request body must be a JSON object"), "a JSON non-object answered as \(error)")
-        case (.failure(let error), .success):
+        case (.failure(let error), .success(let members)):
             guard case .invalid(let message) = error else { throw InvariantViolation(description: "valid JSON answered as \(error)") }
-            try require(refusals(fields: fields, codeLength: codeLength).contains(message), "unexpected refusal text \(message.debugDescription)")
+            let unknown = members.map(\.name).filter { !fields.contains($0) }.map {
+                "Unknown field \(shownName($0)) in request body; allowed fields are \(fields.joined(separator: ", "))"
+            }
+            try require(refusals(fields: fields, codeLength: codeLength).contains(message) || unknown.contains(message),
+                        "unexpected refusal text \(message.debugDescription)")
         }
     }
 
     /// The regular expression the README documents for phones, matched scalar by scalar.
     private static var e164: Regex<AnyRegexOutput> {
         try! Regex(#"^\+[1-9][0-9]{6,14}$"#).matchingSemantics(.unicodeScalar)
+    }
+
+    /// A field name as a refusal names it (README): quoted, its first 64 characters, unless it holds
+    /// seven digits in a row.
+    private static func shownName(_ name: String) -> String {
+        if name.contains(/[0-9]{7}/) { return "(its name holds a number and is not shown)" }
+        return JSONText.quoted(String(name.prefix(64)))
     }
 
     /// The documented form of an action name.
@@ -100,7 +111,6 @@ enum BodyTarget {
     /// Every text a body may be refused with once it parsed: fixed, or naming an allowed field.
     private static func refusals(fields: [String], codeLength: Int?) -> Set<String> {
         var texts: Set<String> = [
-            "Unknown field in request body; allowed fields are \(fields.joined(separator: ", "))",
             "Field phone_e164 must be an E.164 phone number: + then 7 to 15 digits, no spaces",
             "Field purpose must be verify_phone or step_up",
             "Field action is only for purpose step_up",

@@ -5,11 +5,37 @@ import OTPLogic
 import OTPSQLite
 import OTPSystem
 
+/// Where an admin command's configuration comes from, besides its environment.
+struct ConfigurationSource: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Read the variables from this file too (systemd's EnvironmentFile format), e.g. /etc/otp-fcgi/otp-fcgi.env: secrets never go on a command line.",
+        valueName: "path"
+    ))
+    var envFile: String?
+
+    /// The process environment, with the file's variables over it.
+    func environment() throws -> [String: String] {
+        var environment = ProcessEnvironment.current()
+        guard let envFile else { return environment }
+        guard let text = TextFile.read(envFile) else {
+            StartupFailure.report("otp-fcgi: --env-file: cannot read \(envFile)")
+            throw ExitCode(78)
+        }
+        do {
+            environment.merge(try EnvironmentFile.parse(text)) { _, fromFile in fromFile }
+        } catch {
+            StartupFailure.report("otp-fcgi: --env-file \(envFile): \(error.description)")
+            throw ExitCode(78)
+        }
+        return environment
+    }
+}
+
 /// Loads the configuration for an admin command, printing every problem on failure.
-func loadConfiguration() throws -> Configuration {
+func loadConfiguration(_ source: ConfigurationSource = ConfigurationSource()) throws -> Configuration {
     do {
-        return try Configuration.load(from: ProcessEnvironment.current(), readFile: TextFile.read)
-    } catch {
+        return try Configuration.load(from: source.environment(), readFile: TextFile.read)
+    } catch let error as ConfigurationError {
         StartupFailure.report("otp-fcgi: \(error.description)")
         throw ExitCode(78)
     }
@@ -40,13 +66,16 @@ struct CheckConfig: ParsableCommand {
             """
     )
 
+    @OptionGroup var source: ConfigurationSource
+
     func run() throws {
         var problems: [String] = []
         var notes: [String] = []
         var warnings: [String] = []
         var configuration: Configuration?
+        let environment = try source.environment()
         do {
-            configuration = try Configuration.load(from: ProcessEnvironment.current(), readFile: TextFile.read)
+            configuration = try Configuration.load(from: environment, readFile: TextFile.read)
         } catch {
             problems += error.problems
         }
@@ -83,8 +112,10 @@ struct Migrate: ParsableCommand {
         discussion: "`serve` does the same at start. Refuses a database whose schema is newer than this binary."
     )
 
+    @OptionGroup var source: ConfigurationSource
+
     func run() throws {
-        let store = try openStore(try loadConfiguration())
+        let store = try openStore(try loadConfiguration(source))
         let (from, to) = store.migration
         say(from == to ? "schema is up to date (version \(to))" : "migrated schema from version \(from) to \(to)")
     }
@@ -96,8 +127,10 @@ struct Purge: ParsableCommand {
         discussion: "`serve` does this every minute. A code row is kept while its cooldown or hourly window runs."
     )
 
+    @OptionGroup var source: ConfigurationSource
+
     func run() throws {
-        let configuration = try loadConfiguration()
+        let configuration = try loadConfiguration(source)
         let store = try openStore(configuration)
         do {
             let counts = try store.purge(RetentionPolicy(rules: configuration.rules).purgeCutoffs(at: SystemClock().now()))
@@ -115,8 +148,10 @@ struct Stats: ParsableCommand {
         discussion: "Counts only: never a phone number, a hash, a code or a token."
     )
 
+    @OptionGroup var source: ConfigurationSource
+
     func run() throws {
-        let configuration = try loadConfiguration()
+        let configuration = try loadConfiguration(source)
         let store = try openStore(configuration)
         let statistics: StoreStatistics
         do {
@@ -148,8 +183,10 @@ struct ResetPhone: ParsableCommand {
     @Argument(help: "The principal (REMOTE_USER) whose verified phone to forget.")
     var user: String
 
+    @OptionGroup var source: ConfigurationSource
+
     func run() throws {
-        let configuration = try loadConfiguration()
+        let configuration = try loadConfiguration(source)
         let store = try openStore(configuration)
         LoggingSystem.bootstrap { _ in KeyValueLogHandler(logLevel: configuration.logLevel) }
         let logger = Logger(label: "otp-fcgi")

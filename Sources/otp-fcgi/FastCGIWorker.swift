@@ -10,12 +10,14 @@ final class FastCGIWorker {
     private let handler: APIHandler
     private let state: ServerState
     private let logger: Logger
+    private let bodyTimeoutMilliseconds: Int
 
-    init(listenFileDescriptor: Int32, handler: APIHandler, state: ServerState, logger: Logger) {
+    init(listenFileDescriptor: Int32, handler: APIHandler, state: ServerState, bodyTimeoutMilliseconds: Int, logger: Logger) {
         request = .allocate(capacity: 1)
         FCGX_InitRequest(request, listenFileDescriptor, 0)
         self.handler = handler
         self.state = state
+        self.bodyTimeoutMilliseconds = bodyTimeoutMilliseconds
         self.logger = logger
     }
 
@@ -66,10 +68,8 @@ final class FastCGIWorker {
             guard let value = FCGX_GetParam(name, environment) else { return nil }
             return String(cString: value)
         }
-        let input = request.pointee.in
-        let body = HTTPRequest.readBody(contentLength: parameter("CONTENT_LENGTH")) { buffer in
-            Int(FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), input))
-        }
+        let body = BodyReader(stream: request.pointee.in, socket: request.pointee.ipcFd, timeoutMilliseconds: bodyTimeoutMilliseconds)
+            .read(contentLength: parameter("CONTENT_LENGTH"))
         return HTTPRequest(
             role: request.pointee.role == FCGI_AUTHORIZER ? .authorizer : .responder,
             principal: Principal(remoteUserBytes: allValues(of: "REMOTE_USER")),

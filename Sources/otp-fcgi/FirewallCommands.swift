@@ -19,8 +19,10 @@ struct FirewallCommand: ParsableCommand {
             abstract: "Print the mode, the limits, and every budget in use, pause and tripwire (no phone number is stored)."
         )
 
+        @OptionGroup var source: ConfigurationSource
+
         func run() throws {
-            let configuration = try loadConfiguration()
+            let configuration = try loadConfiguration(source)
             let store = try openStore(configuration)
             let firewall = configuration.firewall
             let now = SystemClock().now()
@@ -68,9 +70,11 @@ struct FirewallCommand: ParsableCommand {
         @Argument(help: "The country, address, user, or total.")
         var value: String
 
+        @OptionGroup var source: ConfigurationSource
+
         func run() throws {
             let key = try budgetKey()
-            let configuration = try loadConfiguration()
+            let configuration = try loadConfiguration(source)
             let store = try openStore(configuration)
             LoggingSystem.bootstrap { _ in KeyValueLogHandler(logLevel: configuration.logLevel) }
             let existed: Bool
@@ -140,9 +144,11 @@ struct Explain: ParsableCommand {
     @Option(help: "The client address a send would come from.")
     var address: String?
 
+    @OptionGroup var source: ConfigurationSource
+
     func run() throws {
         guard let number = PhoneNumber(phone) else { throw ValidationError("the number must be E.164: + then 7 to 15 digits") }
-        let configuration = try loadConfiguration()
+        let configuration = try loadConfiguration(source)
         let firewall = SMSFirewall(configuration: configuration.firewall)
         let facts = LibPhoneNumberClassifier().facts(about: number)
         say("valid: \(facts.isValid ? "yes" : "no")")

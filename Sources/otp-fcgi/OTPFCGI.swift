@@ -1,7 +1,23 @@
 import ArgumentParser
+import Glibc
 
 @main
 struct OTPFCGI: ParsableCommand {
+    /// Before any command runs: files otp-fcgi creates are its own (the database holds raw phone
+    /// numbers in `users`), and no core dump is written (it would hold the pepper and provider
+    /// credentials), also where no systemd unit says so.
+    static func main() {
+        umask(0o077)
+        var none = rlimit(rlim_cur: 0, rlim_max: 0)
+        setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "otp-fcgi",
         abstract: "SMS one-time codes and one-time step-up tokens, as a FastCGI responder behind nginx.",

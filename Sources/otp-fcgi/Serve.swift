@@ -38,8 +38,15 @@ struct Serve: ParsableCommand {
     )
     var socketMode: mode_t = 0o660
 
+    @Option(name: .long, help: ArgumentHelp("Seconds a request's whole body may take to arrive; then 408 (a trickling client would hold a worker).", valueName: "seconds"))
+    var bodyTimeout: Int = 5
+
+    @Flag(name: .long, help: "Answer only the step-up check (the FastCGI Authorizer role, OTP_ENDPOINT=step-up-check); every other endpoint is 404. For an instance on a TCP port, which any local process can reach.")
+    var stepUpCheckOnly = false
+
     func validate() throws {
         guard (1...512).contains(workers) else { throw ValidationError("--workers must be from 1 to 512") }
+        guard (1...300).contains(bodyTimeout) else { throw ValidationError("--body-timeout must be from 1 to 300 seconds") }
     }
 
     func run() throws {
@@ -63,7 +70,10 @@ struct Serve: ParsableCommand {
             return
         }
 
-        try Server(configuration: configuration, listen: listen, workers: workers, socketMode: socketMode, logger: logger).run()
+        try Server(
+            configuration: configuration, listen: listen, workers: workers, socketMode: socketMode,
+            exposure: stepUpCheckOnly ? .stepUpCheckOnly : .everything, bodyTimeoutMilliseconds: bodyTimeout * 1000, logger: logger
+        ).run()
     }
 }
 

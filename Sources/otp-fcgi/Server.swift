@@ -16,6 +16,8 @@ struct Server {
     let listen: ListenAddress?
     let workers: Int
     let socketMode: mode_t
+    let exposure: APIHandler.Exposure
+    let bodyTimeoutMilliseconds: Int
     let logger: Logger
 
     /// How often expired rows are deleted.
@@ -36,7 +38,7 @@ struct Server {
         logger.info("serving", metadata: [
             "event": "startup", "listen": "\(listen.map(\.description) ?? "fd 0")", "workers": "\(workers)",
             "db": "\(configuration.database.path)", "sms_provider": "\(configuration.sms.providerName)",
-            "sms_max_inflight": "\(smsLimit.maximum)",
+            "sms_max_inflight": "\(smsLimit.maximum)", "exposure": "\(exposure)",
         ])
         waitForStopSignal(signals, purging: maintenanceStore)
         drain(socket: socket, threads: threads, state: state)
@@ -89,7 +91,7 @@ struct Server {
             workerLogger[metadataKey: "worker"] = "\(index)"
             do throws(StoreError) {
                 let handler = try WorkerComponents.makeHandler(
-                    configuration: configuration, smsLimit: smsLimit, logger: workerLogger, metricsExposition: exposition
+                    configuration: configuration, smsLimit: smsLimit, exposure: exposure, logger: workerLogger, metricsExposition: exposition
                 )
                 return WorkerHandoff(handler: handler, logger: workerLogger)
             } catch {
@@ -136,7 +138,10 @@ struct Server {
     private func startWorkers(_ handoffs: [WorkerHandoff], socket: ListenSocket, state: ServerState) -> [NativeThread] {
         handoffs.map { handoff in
             NativeThread {
-                FastCGIWorker(listenFileDescriptor: socket.fileDescriptor, handler: handoff.handler, state: state, logger: handoff.logger).run()
+                FastCGIWorker(
+                    listenFileDescriptor: socket.fileDescriptor, handler: handoff.handler, state: state,
+                    bodyTimeoutMilliseconds: bodyTimeoutMilliseconds, logger: handoff.logger
+                ).run()
             }
         }
     }

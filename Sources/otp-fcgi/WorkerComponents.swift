@@ -10,11 +10,12 @@ import OTPSystem
 /// source — and the service and handler over them.
 enum WorkerComponents {
     static func makeHandler(
-        configuration: Configuration, smsLimit: SMSInFlightLimit, logger: Logger, metricsExposition: (@Sendable () -> String)? = nil
+        configuration: Configuration, smsLimit: SMSInFlightLimit, exposure: APIHandler.Exposure = .everything, logger: Logger,
+        metricsExposition: (@Sendable () -> String)? = nil
     ) throws(StoreError) -> APIHandler {
         APIHandler(
             service: try makeService(configuration: configuration, smsLimit: smsLimit, logger: logger),
-            logger: logger, metricsExposition: metricsExposition
+            exposure: exposure, logger: logger, metricsExposition: metricsExposition
         )
     }
 

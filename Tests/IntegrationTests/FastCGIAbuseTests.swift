@@ -92,6 +92,56 @@ extension Integration {
             #expect(stack.send("+14155550200", "verify_phone").status == 200)
         }
 
+        /// A body that trickles in (as a web server forwards it while the client sends it) holds a
+        /// worker at most --body-timeout, then gets 408; the other workers answer the step-up check
+        /// all along.
+        @Test func aTricklingBodyGets408AtTheDeadlineAndHoldsNoWorkerLonger() throws {
+            let stack = try TestStack(.init(workers: 3, serveArguments: ["--body-timeout", "2"]))
+            defer { stack.finish() }
+            let started = Date()
+            let tricklers = try (0..<2).map { _ in
+                let client = try FastCGIClient(unixSocket: stack.socketPath)
+                client.begin()
+                client.params([("REQUEST_METHOD", "POST"), ("DOCUMENT_URI", "/api/otp/send"), ("CONTENT_TYPE", "application/json"), ("CONTENT_LENGTH", "4000")])
+                client.stdin(Array("{".utf8))
+                return client
+            }
+            // Keep trickling a byte every 300 ms: each read is quick, the whole body never comes.
+            let trickling = Thread {
+                for _ in 0..<20 {
+                    usleep(300_000)
+                    for client in tricklers { client.stdin(Array(" ".utf8)) }
+                }
+            }
+            trickling.start()
+            var checkTimes: [TimeInterval] = []
+            while Date().timeIntervalSince(started) < 1.5 {
+                let before = Date()
+                let answer = try FastCGIClient(unixSocket: stack.socketPath).exchange(FastCGIAbuse.health)
+                #expect(answer.hasPrefix("Status: 200"))
+                checkTimes.append(Date().timeIntervalSince(before))
+            }
+            for client in tricklers {
+                let answer = try client.readResponse(timeoutSeconds: 10)
+                #expect(answer.hasPrefix("Status: 408"), "\(answer)")
+                #expect(answer.contains("Request body not received in time"))
+            }
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(elapsed >= 2 && elapsed < 4, "408 at the 2 s deadline, not at the end of the trickle: \(elapsed) s")
+            #expect(checkTimes.allSatisfy { $0 < 1 }, "\(checkTimes)")
+            #expect(stack.sms.messages().isEmpty)
+        }
+
+        @Test func anInstanceForTheCheckOnlyAnswersNothingElse() throws {
+            let stack = try TestStack(.init(workers: 2, serveArguments: ["--step-up-check-only"]))
+            defer { stack.finish() }
+            #expect(stack.send("+14155550202", "verify_phone").status == 404)
+            let direct = try FastCGIClient(unixSocket: stack.socketPath).exchange(FastCGIAbuse.health)
+            #expect(direct.hasPrefix("Status: 404"))
+            let check = try FastCGIClient(unixSocket: stack.socketPath).exchange([("REQUEST_METHOD", "GET"), ("OTP_ENDPOINT", "step-up-check"), ("REMOTE_USER", "alice")])
+            #expect(check.hasPrefix("Status: 401"), "the check itself answers")
+        }
+
         @Test func shortBodyIsRefusedAndLongBodyIsCutAtContentLength() throws {
             let stack = try TestStack(.init(workers: 2))
             defer { stack.finish() }

@@ -28,6 +28,48 @@ extension Integration {
             #expect(stack.sms.messages().count == 1)
         }
 
+        /// Files otp-fcgi creates are its own (the database holds raw phones in `users`), also
+        /// when started outside systemd, and it never dumps core (a core holds the pepper).
+        @Test func theDatabaseIsPrivateAndNoCoreIsDumped() throws {
+            let stack = try TestStack(.init(workers: 1))
+            defer { stack.finish() }
+            #expect(stack.send("+14155550161", "verify_phone").status == 200)
+            for file in [stack.databasePath, stack.databasePath + "-wal"] {
+                let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+                #expect(mode & 0o077 == 0, "\(file) is \(String(mode, radix: 8))")
+            }
+            let pid = try #require(stack.responder?.pid)
+            let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+            let core = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") })
+            #expect(core.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"], "\(core)")
+        }
+
+        /// `--env-file` reads the 0600 file itself (run with sudo): no secret on any command line.
+        @Test func checkConfigReadsAnEnvironmentFile() throws {
+            let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-envfile-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let pepper = "env-file-pepper-" + UUID().uuidString
+            let file = directory.appendingPathComponent("otp-fcgi.env").path
+            try """
+                # as the .deb ships it
+                OTP_PEPPER=\(pepper)
+                OTP_DB_PATH=\(directory.appendingPathComponent("otp.sqlite3").path)
+                OTP_SMS_PROVIDER="file"
+                OTP_SMS_FILE=\(directory.appendingPathComponent("sms.jsonl").path)
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+            let checked = try ChildProcess.run(TestStack.binary, ["check-config", "--env-file", file], environment: ["PATH": "/usr/bin:/bin"])
+            #expect(checked.status == 0, "\(checked.output)")
+            #expect(checked.output.contains("configuration is valid"))
+            #expect(checked.output.contains("warning: OTP_SMS_ALLOWED_COUNTRIES is unset"))
+            #expect(!checked.output.contains(pepper))
+            let missing = try ChildProcess.run(TestStack.binary, ["check-config", "--env-file", file + ".nope"], environment: [:])
+            #expect(missing.status == 78)
+            #expect(missing.output.contains("--env-file"))
+        }
+
         @Test func badConfigurationStopsTheStartNamingEveryVariable() throws {
             let attempt = try ChildProcess.run(TestStack.binary, ["serve", "--listen", "127.0.0.1:1"], environment: [
                 "OTP_PEPPER": "too-short", "OTP_CODE_LENGTH": "12", "OTP_SMS_PROVIDER": "twilio",

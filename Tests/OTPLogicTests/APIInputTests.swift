@@ -82,6 +82,20 @@ struct APIInputTests {
         try expectRefused(h, h.post("/api/otp/send", json), status: 422, detailContains: "field")
     }
 
+    @Test func unknownFieldIsNamedEscapedAndCut() throws {
+        let h = try Harness()
+        let named = h.post("/api/otp/send", #"{"phone_e164": "+14155550123", "purpose": "verify_phone", "channel": "sms"}"#)
+        #expect(named.body == #"{"detail": "Unknown field \"channel\" in request body; allowed fields are phone_e164, purpose, action, subject"}"#)
+        let long = String(repeating: "x", count: 100)
+        let cut = h.post("/api/otp/send", #"{"purpose": "verify_phone", "\#(long)": 1}"#)
+        #expect(cut.body.contains(#"\"\#(String(repeating: "x", count: 64))\" in"#))
+        let control = h.post("/api/otp/send", #"{"purpose": "verify_phone", "a\nb\u0001": 1}"#)
+        #expect(control.body.contains(#"Unknown field \"a\\nb\\u0001\" in"#), "\(control.body)")
+        let phoneLike = h.post("/api/otp/send", #"{"purpose": "verify_phone", "+14155550123": 1}"#)
+        #expect(phoneLike.status == 422)
+        #expect(!phoneLike.body.contains("4155550123"))
+    }
+
     @Test func duplicateFieldIsUnprocessable() throws {
         let h = try Harness()
         let json = #"{"phone_e164": "+14155550123", "purpose": "verify_phone", "phone_e164": "+447700900123"}"#

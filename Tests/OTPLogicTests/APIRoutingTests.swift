@@ -223,3 +223,43 @@ struct RemoteUserBytesTests {
         #expect(Principal(remoteUserBytes: [[0xff], Array("alice".utf8)]) == .ambiguous)
     }
 }
+
+@Suite("An instance for the step-up check only")
+struct StepUpCheckOnlyTests {
+    @Test func everyOtherEndpointIsNotFound() throws {
+        let h = try Harness()
+        let handler = APIHandler(service: h.service, exposure: .stepUpCheckOnly, logger: h.logs.logger())
+        let send = handler.respond(to: HTTPRequest(method: "POST", documentURI: "/api/otp/send", contentType: "application/json", body: .complete(Array(RequestJSON.send().utf8))))
+        #expect(send.status == 404)
+        #expect(handler.respond(to: HTTPRequest(method: "GET", documentURI: "/x", endpoint: "health")).status == 404)
+        #expect(h.sender.attempted.isEmpty)
+        let token = try h.stepUpToken(user: "alice")
+        #expect(handler.respond(to: HTTPRequest(method: "GET", documentURI: "/p", endpoint: "step-up-check", principal: .user("alice"), stepUpToken: token)).status == 204)
+        #expect(handler.respond(to: HTTPRequest(role: .authorizer, method: "GET", documentURI: "/p", principal: .user("alice"), stepUpToken: token)).status == 401)
+    }
+}
+
+@Suite("Environment files for admin commands")
+struct EnvironmentFileTests {
+    @Test func readsNamesValuesQuotesAndSkipsComments() throws {
+        let variables = try EnvironmentFile.parse("""
+            # comment
+            ; another
+            OTP_PEPPER=abc def
+            TWILIO_AUTH_TOKEN="quoted value"
+            EMPTY=
+              SPACED = 'single'
+            """)
+        #expect(variables == ["OTP_PEPPER": "abc def", "TWILIO_AUTH_TOKEN": "quoted value", "EMPTY": "", "SPACED": "single"])
+    }
+
+    @Test func badLinesAreNamedByNumberWithoutTheirValue() {
+        #expect {
+            _ = try EnvironmentFile.parse("OK=1\nsecret-value-line\nBAD NAME=2")
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.problems == ["line 2: expected NAME=value", "line 3: the name must be letters, digits and _"]
+                && !error.description.contains("secret-value")
+        }
+    }
+}

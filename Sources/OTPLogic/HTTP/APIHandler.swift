@@ -2,14 +2,24 @@ import Logging
 
 /// FastCGI-free request handling: a request value in, a response value out.
 public final class APIHandler {
+    /// Which endpoints a process answers.
+    public enum Exposure: Sendable {
+        case everything
+        /// Only the step-up check (and the Authorizer role): for an instance on a TCP port, where
+        /// any local process can write FastCGI and choose its own `REMOTE_USER`. Everything else is 404.
+        case stepUpCheckOnly
+    }
+
     private let service: OTPService
+    private let exposure: Exposure
     private let logger: Logger
     private let metricsExposition: (@Sendable () -> String)?
 
     /// `metricsExposition` renders the Prometheus text for the metrics endpoint; without it the
     /// endpoint answers 404.
-    public init(service: OTPService, logger: Logger, metricsExposition: (@Sendable () -> String)? = nil) {
+    public init(service: OTPService, exposure: Exposure = .everything, logger: Logger, metricsExposition: (@Sendable () -> String)? = nil) {
         self.service = service
+        self.exposure = exposure
         self.logger = logger
         self.metricsExposition = metricsExposition
     }
@@ -21,6 +31,9 @@ public final class APIHandler {
             route = try Route.resolve(request)
         } catch {
             return ErrorResponses.response(for: error)
+        }
+        if exposure == .stepUpCheckOnly && route != .stepUpCheck && route != .authorizer {
+            return ErrorResponses.response(for: RequestError.notFound)
         }
         reportPrincipalProblems(request.principal, route: route)
         do {
@@ -114,6 +127,7 @@ public final class APIHandler {
     private func jsonBody(of request: HTTPRequest) throws(RequestError) -> [UInt8] {
         guard request.method == "POST" else { throw .methodNotAllowed(allow: "POST") }
         if request.body == .tooLarge { throw .payloadTooLarge }
+        if request.body == .timedOut { throw .bodyTimeout }
         guard MediaType.isJSON(request.contentType) else { throw .unsupportedMediaType }
         guard case .complete(let bytes) = request.body else {
             throw .malformed("Request body is shorter than its Content-Length")

@@ -30,6 +30,8 @@ public enum ErrorResponses {
             .detail(413, "Request body is larger than \(HTTPRequest.maximumBodyBytes) bytes")
         case .unsupportedMediaType:
             .detail(415, "Content-Type must be application/json")
+        case .bodyTimeout:
+            .detail(408, "Request body not received in time")
         case .malformed(let message):
             .detail(400, message)
         case .invalid(let message):

@@ -10,6 +10,8 @@ public struct HTTPRequest: Sendable {
         case tooLarge
         /// Fewer bytes arrived than `CONTENT_LENGTH` announced, or it was not a number.
         case incomplete
+        /// The body did not arrive within the read deadline (a client trickling it).
+        case timedOut
     }
 
     /// The FastCGI role the web server asked for.

@@ -69,7 +69,7 @@ struct BodyFields {
         }
         for member in members {
             guard allowed.contains(member.name) else {
-                throw .invalid("Unknown field in request body; allowed fields are \(allowed.joined(separator: ", "))")
+                throw .invalid("Unknown field \(BodyFields.shown(member.name)) in request body; allowed fields are \(allowed.joined(separator: ", "))")
             }
             guard values[member.name] == nil else {
                 throw .invalid("Field \(member.name) appears more than once")
@@ -82,6 +82,17 @@ struct BodyFields {
         for name in required where values[name] == nil {
             throw .invalid("Missing field: \(name)")
         }
+    }
+
+    /// A field name as an answer may show it: quoted and escaped, its first 64 characters; not at
+    /// all when it holds a run of seven digits (a phone number is never echoed, even as a name).
+    static func shown(_ name: String) -> String {
+        var run = 0
+        for byte in name.utf8 {
+            run = (byte >= 0x30 && byte <= 0x39) ? run + 1 : 0
+            if run >= 7 { return "(its name holds a number and is not shown)" }
+        }
+        return JSONText.quoted(String(name.prefix(64)))
     }
 
     /// The phone; nil when absent and not `required`.

@@ -4,6 +4,8 @@ public enum RequestError: Error, Sendable, Equatable {
     case methodNotAllowed(allow: String)
     case payloadTooLarge
     case unsupportedMediaType
+    /// The body did not arrive within the read deadline.
+    case bodyTimeout
     /// Not parseable: broken JSON, not UTF-8, or a body shorter than announced.
     case malformed(String)
     /// Parseable but not what the endpoint takes: names the field, never echoes a phone.

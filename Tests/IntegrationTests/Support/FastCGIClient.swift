@@ -2,7 +2,7 @@ import Foundation
 
 /// Speaks FastCGI straight to the responder's socket, record by record, so a test can stop
 /// halfway through a request.
-final class FastCGIClient {
+final class FastCGIClient: @unchecked Sendable {
     private let fd: Int32
 
     enum RecordType: UInt8 {

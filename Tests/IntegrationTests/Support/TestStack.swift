@@ -23,6 +23,8 @@ final class TestStack: OTPSession, @unchecked Sendable {
         var responders = 1
         /// Where the database lives; the state folder when nil.
         var databaseDirectory: String? = nil
+        /// More `serve` options (`--body-timeout 1`, …).
+        var serveArguments: [String] = []
     }
 
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -139,7 +141,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
     func startResponder(index: Int = 0, environment: [String: String]? = nil) throws {
         let socketPath = socketPath(for: index)
         let process = try ChildProcess.start(
-            TestStack.binary, ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"],
+            TestStack.binary, ["serve", "--listen", "unix:\(socketPath)", "--workers", "\(options.workers)"] + options.serveArguments,
             environment: environment ?? self.environment, stdout: .discard, stderr: .file(state.appendingPathComponent(logName(for: index)).path)
         )
         if responders.count <= index { responders += Array(repeating: nil, count: index + 1 - responders.count) }
