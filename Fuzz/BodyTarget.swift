@@ -24,14 +24,14 @@ enum BodyTarget {
         let send: Result<SendBody, RequestError>
         do { send = .success(try SendBody(json: bytes)) } catch { send = .failure(error) }
         try check(send, parsed: parsed, fields: SendBody.fields, required: ["purpose"], codeLength: nil) {
-            Parts(phone: $0.phone, purpose: $0.purpose, code: nil, action: $0.action, subject: $0.subject)
+            Parts(phone: $0.phone, purpose: $0.purpose, code: nil, action: $0.action, subject: $0.subject, locale: $0.locale)
         }
 
         for codeLength in [4, 6, 10] {
             let verify: Result<VerifyBody, RequestError>
             do { verify = .success(try VerifyBody(json: bytes, codeLength: codeLength)) } catch { verify = .failure(error) }
             try check(verify, parsed: parsed, fields: VerifyBody.fields, required: ["purpose", "code"], codeLength: codeLength) {
-                Parts(phone: $0.phone, purpose: $0.purpose, code: $0.code, action: $0.action, subject: $0.subject)
+                Parts(phone: $0.phone, purpose: $0.purpose, code: $0.code, action: $0.action, subject: $0.subject, locale: nil)
             }
         }
     }
@@ -43,6 +43,7 @@ enum BodyTarget {
         var code: String?
         var action: String?
         var subject: String?
+        var locale: String?
     }
 
     private static func check<Body>(
@@ -64,6 +65,9 @@ enum BodyTarget {
             try require(members.contains { $0.name == "purpose" && $0.value == .string(kept.purpose.rawValue) }, "purpose is not the field's value")
             if kept.purpose == .verifyPhone {
                 try require(kept.action == nil && kept.subject == nil, "accepted an action or subject for verify_phone")
+            }
+            if let locale = kept.locale {
+                try require(locale.contains(/^[a-z]{2}(-[A-Z]{2})?$/), "accepted locale \(locale.debugDescription)")
             }
             if let action = kept.action {
                 try require(actionName.matches(action), "accepted action \(action.debugDescription)")
@@ -117,6 +121,7 @@ enum BodyTarget {
             "Field subject is only for purpose step_up",
             "Field action must be an action name: a-z, 0-9, '.', '_' or '-', at most 64 characters",
             "Field subject must be a user name of 1 to 256 bytes without control characters",
+            "Field locale must be a language like de or de-AT",
         ]
         if let codeLength { texts.insert("Field code must be exactly \(codeLength) digits") }
         for field in fields {

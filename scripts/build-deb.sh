@@ -21,6 +21,10 @@ install -D -m 0644 nginx/otp-fcgi_params "$root/etc/nginx/otp-fcgi_params"
 install -D -m 0644 nginx/sites-available/otp-fcgi-example.conf "$root/usr/share/doc/otp-fcgi/examples/nginx-site.conf"
 install -D -m 0644 nginx/sites-available/otp-fcgi-example/protected.conf "$root/usr/share/doc/otp-fcgi/examples/nginx-site-protected.conf"
 install -D -m 0644 packaging/otp-fcgi.env.example "$root/usr/share/doc/otp-fcgi/examples/otp-fcgi.env"
+install -D -m 0644 examples/step-up-actions "$root/usr/share/doc/otp-fcgi/examples/step-up-actions"
+for template in examples/sms-templates/*.txt; do
+    install -D -m 0644 "$template" "$root/usr/share/otp-fcgi/sms-templates/$(basename "$template")"
+done
 install -D -m 0644 packaging/debian/copyright "$root/usr/share/doc/otp-fcgi/copyright"
 gzip -9n -c README.md > README.md.gz.tmp && install -D -m 0644 README.md.gz.tmp "$root/usr/share/doc/otp-fcgi/README.md.gz" && rm README.md.gz.tmp
 gzip -9n -c packaging/debian/changelog > "$root/usr/share/doc/otp-fcgi/changelog.gz"

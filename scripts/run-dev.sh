@@ -23,6 +23,7 @@ export OTP_SMS_PROVIDER=file
 export OTP_SMS_FILE="$state/sms.jsonl"
 export OTP_STEP_UP_ACTIONS_FILE="$state/step-up-actions"
 export OTP_DELEGATE_PRINCIPALS=voice-agent
+export OTP_SMS_TEMPLATES_DIR="$here/examples/sms-templates"
 
 pids=()
 stop() {

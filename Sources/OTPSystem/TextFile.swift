@@ -1,3 +1,5 @@
+import OTPLogic
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,4 +24,23 @@ public enum TextFile {
         guard ferror(file) == 0 else { return nil }
         return String(validating: bytes, as: UTF8.self)
     }
+}
+
+/// The names in a directory (no `.` or `..`), for configuration that names one.
+public enum DirectoryListing {
+    public static func names(in path: String) -> [String]? {
+        guard let directory = opendir(path) else { return nil }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}
+
+extension ConfigurationFiles {
+    /// The machine's files.
+    public static let system = ConfigurationFiles(read: TextFile.read, list: DirectoryListing.names)
 }

@@ -34,7 +34,7 @@ struct ConfigurationSource: ParsableArguments {
 /// Loads the configuration for an admin command, printing every problem on failure.
 func loadConfiguration(_ source: ConfigurationSource = ConfigurationSource()) throws -> Configuration {
     do {
-        return try Configuration.load(from: source.environment(), readFile: TextFile.read)
+        return try Configuration.load(from: source.environment(), files: .system)
     } catch let error as ConfigurationError {
         StartupFailure.report("otp-fcgi: \(error.description)")
         throw ExitCode(78)
@@ -75,7 +75,7 @@ struct CheckConfig: ParsableCommand {
         var configuration: Configuration?
         let environment = try source.environment()
         do {
-            configuration = try Configuration.load(from: environment, readFile: TextFile.read)
+            configuration = try Configuration.load(from: environment, files: .system)
         } catch {
             problems += error.problems
         }
@@ -90,7 +90,15 @@ struct CheckConfig: ParsableCommand {
             case .file(let path): notes.append("SMS provider: file (\(path)) — development only, no SMS is sent")
             case .twilio(let twilio): notes.append("SMS provider: twilio at \(twilio.apiBase), messaging service \(twilio.messagingServiceSID)")
             }
-            notes.append("templates: verify_phone and step_up valid")
+            for entry in configuration.templates.all {
+                let encoding = SMSEncoding(of: configuration.longestText(of: entry.template))
+                let line = "template \(entry.name): \(encoding) at the longest code and action text"
+                if encoding.segments > 1 {
+                    warnings.append(line + ": more than one SMS, and each is billed (shorten it, or avoid characters outside GSM-7)")
+                } else {
+                    notes.append(line)
+                }
+            }
             notes.append("step-up actions: \(configuration.stepUp.actions.names.joined(separator: ", "))"
                 + (configuration.stepUp.delegates.isEmpty ? "" : "; delegates: \(configuration.stepUp.delegates.sorted().joined(separator: ", "))"))
             notes.append("SMS firewall: \(configuration.firewall.mode.rawValue) mode")

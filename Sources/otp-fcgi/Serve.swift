@@ -53,7 +53,7 @@ struct Serve: ParsableCommand {
         let environment = ProcessEnvironment.current()
         let configuration: Configuration
         do {
-            configuration = try Configuration.load(from: environment, readFile: TextFile.read)
+            configuration = try Configuration.load(from: environment, files: .system)
         } catch {
             StartupFailure.report("otp-fcgi: \(error.description)")
             if listen == nil && CGIRequestRunner.isCGI(environment: environment) {

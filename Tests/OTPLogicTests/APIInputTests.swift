@@ -85,7 +85,7 @@ struct APIInputTests {
     @Test func unknownFieldIsNamedEscapedAndCut() throws {
         let h = try Harness()
         let named = h.post("/api/otp/send", #"{"phone_e164": "+14155550123", "purpose": "verify_phone", "channel": "sms"}"#)
-        #expect(named.body == #"{"detail": "Unknown field \"channel\" in request body; allowed fields are phone_e164, purpose, action, subject"}"#)
+        #expect(named.body == #"{"detail": "Unknown field \"channel\" in request body; allowed fields are phone_e164, purpose, action, subject, locale"}"#)
         let long = String(repeating: "x", count: 100)
         let cut = h.post("/api/otp/send", #"{"purpose": "verify_phone", "\#(long)": 1}"#)
         #expect(cut.body.contains(#"\"\#(String(repeating: "x", count: 64))\" in"#))

@@ -78,7 +78,7 @@ struct ConfigurationTests {
             "OTP_SMS_TIMEOUT_SECONDS": "20", "TWILIO_API_BASE": "http://127.0.0.1:8080", "OTP_LOG_LEVEL": "debug",
             "OTP_SMS_TEMPLATE_VERIFY_PHONE": "V {code} {minutes}", "OTP_SMS_TEMPLATE_STEP_UP": "S {code} {action}",
             "OTP_STEP_UP_ACTIONS_FILE": "/etc/otp-fcgi/actions", "OTP_DELEGATE_PRINCIPALS": "voice-agent, call-centre",
-        ]), readFile: { path in path == "/etc/otp-fcgi/actions" ? "cancel = \"cancel your appointment\"\n" : nil })
+        ]), files: ConfigurationFiles(read: { path in path == "/etc/otp-fcgi/actions" ? "cancel = \"cancel your appointment\"\n" : nil }, list: { _ in nil }))
         let rules = configuration.rules
         #expect(rules.codeLength == 8)
         #expect(rules.codeTTLSeconds == 90)
@@ -265,7 +265,7 @@ struct StepUpConfigurationTests {
     static func load(actions text: String?, _ changes: [String: String?] = [:]) throws(ConfigurationError) -> Configuration {
         var environment = Environment.with(Environment.minimal, ["OTP_STEP_UP_ACTIONS_FILE": "/etc/otp-fcgi/actions"])
         for (name, value) in changes { environment[name] = value }
-        return try Configuration.load(from: environment, readFile: { $0 == "/etc/otp-fcgi/actions" ? text : nil })
+        return try Configuration.load(from: environment, files: ConfigurationFiles(read: { $0 == "/etc/otp-fcgi/actions" ? text : nil }, list: { _ in nil }))
     }
 
     @Test func actionsFileIsReadWithCommentsAndBlankLines() throws {

@@ -76,11 +76,9 @@ extension Configuration {
     public static let minimumPepperLength = 32
     public static let defaultDatabasePath = "/var/lib/otp-fcgi/otp.sqlite3"
 
-    /// Reads and validates the environment (and the files it names, through `readFile`, which
-    /// answers nil for a file it cannot read). Throws one error listing every offending variable.
-    public static func load(
-        from environment: [String: String], readFile: (String) -> String? = { _ in nil }
-    ) throws(ConfigurationError) -> Configuration {
+    /// Reads and validates the environment (and the files it names, through `files`). Throws one
+    /// error listing every offending variable.
+    public static func load(from environment: [String: String], files: ConfigurationFiles = .none) throws(ConfigurationError) -> Configuration {
         var reader = EnvironmentReader(environment)
 
         var rules = RulesConfiguration()
@@ -108,9 +106,9 @@ extension Configuration {
         let sms = SMSConfiguration.read(&reader)
         rules.sendInFlightSeconds = Int64(sms.totalTimeoutSeconds) * 2 + 30
 
-        let stepUp = StepUpConfiguration.read(&reader, readFile: readFile)
+        let stepUp = StepUpConfiguration.read(&reader, readFile: files.read)
         let firewall = FirewallConfiguration.read(&reader)
-        let templates = readTemplates(&reader, rules: rules, actions: stepUp.actions)
+        let templates = TemplateReader(rules: rules, actions: stepUp.actions, files: files).read(&reader)
         let logLevel = reader.choice("OTP_LOG_LEVEL", default: Logger.Level.info, allowed: Logger.Level.allCases)
 
         guard reader.problems.isEmpty, let templates else { throw ConfigurationError(problems: reader.problems) }
@@ -118,30 +116,5 @@ extension Configuration {
             rules: rules, pepper: pepper, database: database, sms: sms, templates: templates, stepUp: stepUp, firewall: firewall,
             logLevel: logLevel
         )
-    }
-
-    private static func readTemplates(_ reader: inout EnvironmentReader, rules: RulesConfiguration, actions: StepUpActions) -> MessageTemplates? {
-        func read(_ name: String, default source: String, allowed: [TemplatePlaceholder], required: [TemplatePlaceholder]) -> MessageTemplate? {
-            do {
-                let template = try MessageTemplate(parsing: reader.value(name) ?? source, allowed: allowed, required: required)
-                let actionTexts = [StepUpActions.noActionText] + actions.names.compactMap { actions.text(for: $0) }
-                let length = template.longestRendering(codeLength: rules.codeLength, minutes: rules.codeTTLMinutes, actionTexts: actionTexts)
-                guard length <= MessageTemplate.maximumLength else {
-                    reader.problem(name, "renders to \(length) characters; an SMS body may have at most \(MessageTemplate.maximumLength)")
-                    return nil
-                }
-                return template
-            } catch {
-                reader.problem(name, error.description)
-                return nil
-            }
-        }
-        let verifyPhone = read(
-            "OTP_SMS_TEMPLATE_VERIFY_PHONE", default: MessageTemplates.defaultVerifyPhone, allowed: [.code, .minutes], required: []
-        )
-        // A step-up SMS says what it approves.
-        let stepUp = read("OTP_SMS_TEMPLATE_STEP_UP", default: MessageTemplates.defaultStepUp, allowed: [.code, .minutes, .action], required: [.action])
-        guard let verifyPhone, let stepUp else { return nil }
-        return MessageTemplates(verifyPhone: verifyPhone, stepUp: stepUp)
     }
 }

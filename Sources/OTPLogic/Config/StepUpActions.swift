@@ -1,6 +1,7 @@
 /// The operator's step-up actions: a name a protected location asks for, and the text the SMS
 /// shows (`{action}`), so the user reads what a code approves. Read from
-/// `OTP_STEP_UP_ACTIONS_FILE`, one `name = "text"` a line; `change-phone` always exists.
+/// `OTP_STEP_UP_ACTIONS_FILE`, one `name = "text"` a line, and `name[de] = "Text"` for the SMS
+/// in a locale; `change-phone` always exists.
 public struct StepUpActions: Sendable, Equatable {
     /// The action a change of the verified phone needs (SPEC, "Changing the phone on record").
     public static let changePhone = "change-phone"
@@ -10,20 +11,32 @@ public struct StepUpActions: Sendable, Equatable {
     public static let maximumTextLength = 100
 
     private var texts: [String: String]
+    /// Texts by action and locale (`de`, `de-AT`).
+    private var localizedTexts: [String: [String: String]]
 
-    public init(_ texts: [String: String] = [:]) {
+    public init(_ texts: [String: String] = [:], localized: [String: [String: String]] = [:]) {
         var texts = texts
         if texts[StepUpActions.changePhone] == nil { texts[StepUpActions.changePhone] = StepUpActions.defaultChangePhoneText }
         self.texts = texts
+        self.localizedTexts = localized
     }
 
     /// Every action name, sorted.
     public var names: [String] { texts.keys.sorted() }
 
-    /// The SMS text of `action`; nil for an action the operator did not list.
-    public func text(for action: String?) -> String? {
+    /// Every text an action may show, in every locale: the longest SMS is judged on them.
+    public var allTexts: [String] { [StepUpActions.noActionText] + texts.values.sorted() + localizedTexts.values.flatMap { $0.values }.sorted() }
+
+    /// The SMS text of `action` in `locale` (falling back `de-AT` → `de` → the default text); nil
+    /// for an action the operator did not list.
+    public func text(for action: String?, locale: String? = nil) -> String? {
         guard let action else { return StepUpActions.noActionText }
-        return texts[action]
+        guard let text = texts[action] else { return nil }
+        if let locale, let localized = localizedTexts[action] {
+            if let exact = localized[locale] { return exact }
+            if let dash = locale.firstIndex(of: "-"), let language = localized[String(locale[..<dash])] { return language }
+        }
+        return text
     }
 
     /// `[a-z0-9][a-z0-9._-]{0,63}`.
@@ -41,15 +54,25 @@ public struct StepUpActions: Sendable, Equatable {
     /// are skipped; a name may appear once.
     public static func parse(_ text: String) throws(StepUpActionsError) -> StepUpActions {
         var texts: [String: String] = [:]
+        var localized: [String: [String: String]] = [:]
+        var translationLine: [String: Int] = [:]
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = offset + 1
             let line = rawLine.trimmingASCIIWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else { throw .init(line: number, "expected name = \"text\"") }
-            let name = line[..<equals].trimmingASCIIWhitespace()
+            var name = line[..<equals].trimmingASCIIWhitespace()
             let value = line[line.index(after: equals)...].trimmingASCIIWhitespace()
+            var locale: String?
+            if name.hasSuffix("]"), let open = name.firstIndex(of: "[") {
+                locale = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
+                name = String(name[..<open])
+                guard let locale, MessageTemplates.isLocale(locale) else { throw .init(line: number, "the locale in [] must be like de or de-AT") }
+            }
             guard isValidName(name) else { throw .init(line: number, "the name must match [a-z0-9][a-z0-9._-]{0,63}") }
-            guard texts[name] == nil else { throw .init(line: number, "\(name) is listed twice") }
+            let listed = locale.map { localized[name]?[$0] != nil } ?? (texts[name] != nil)
+            guard !listed else { throw .init(line: number, "\(name)\(locale.map { "[\($0)]" } ?? "") is listed twice") }
+            if locale != nil, translationLine[name] == nil { translationLine[name] = number }
             guard value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") else {
                 throw .init(line: number, "the text must be in double quotes")
             }
@@ -60,9 +83,12 @@ public struct StepUpActions: Sendable, Equatable {
             guard !shown.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f || $0 == "\"" || $0 == "{" || $0 == "}" }) else {
                 throw .init(line: number, "the text may not contain control characters, quotes or braces")
             }
-            texts[name] = shown
+            if let locale { localized[name, default: [:]][locale] = shown } else { texts[name] = shown }
         }
-        return StepUpActions(texts)
+        for (name, line) in translationLine.sorted(by: { $0.value < $1.value }) where texts[name] == nil && name != changePhone {
+            throw .init(line: line, "\(name) has a translation but no text of its own (name = \"text\")")
+        }
+        return StepUpActions(texts, localized: localized)
     }
 }
 
@@ -71,7 +97,7 @@ public struct StepUpActionsError: Error, Sendable, Equatable, CustomStringConver
     public let line: Int
     public let reason: String
 
-    init(line: Int, _ reason: String) {
+    public init(line: Int, _ reason: String) {
         self.line = line
         self.reason = reason
     }

@@ -4,15 +4,17 @@ public struct SendBody: Sendable, Equatable {
     public var purpose: Purpose
     public var action: String?
     public var subject: String?
+    public var locale: String?
 
     /// Every field it may have, in the order the refusal of an unknown one lists them.
-    public static let fields = ["phone_e164", "purpose", "action", "subject"]
+    public static let fields = ["phone_e164", "purpose", "action", "subject", "locale"]
 
-    public init(phone: PhoneNumber?, purpose: Purpose, action: String? = nil, subject: String? = nil) {
+    public init(phone: PhoneNumber?, purpose: Purpose, action: String? = nil, subject: String? = nil, locale: String? = nil) {
         self.phone = phone
         self.purpose = purpose
         self.action = action
         self.subject = subject
+        self.locale = locale
     }
 
     public init(json bytes: [UInt8]) throws(RequestError) {
@@ -20,11 +22,12 @@ public struct SendBody: Sendable, Equatable {
         purpose = try fields.purpose()
         phone = try fields.phone(required: purpose == .verifyPhone)
         (action, subject) = try fields.stepUpBinding(for: purpose)
+        locale = try fields.locale()
     }
 
     /// The service's view of it, for `principal` at `address`.
     public func request(principal: String?, address: ClientAddress? = nil) -> CodeRequest {
-        CodeRequest(purpose: purpose, phone: phone, principal: principal, action: action, subject: subject, address: address)
+        CodeRequest(purpose: purpose, phone: phone, principal: principal, action: action, subject: subject, address: address, locale: locale)
     }
 }
 
@@ -118,6 +121,13 @@ struct BodyFields {
         guard let text = values["code"], text.utf8.count == length, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw .invalid("Field code must be exactly \(length) digits")
         }
+        return text
+    }
+
+    /// The SMS language, `[a-z]{2}(-[A-Z]{2})?`.
+    func locale() throws(RequestError) -> String? {
+        guard let text = values["locale"] else { return nil }
+        guard MessageTemplates.isLocale(text) else { throw .invalid("Field locale must be a language like de or de-AT") }
         return text
     }
 

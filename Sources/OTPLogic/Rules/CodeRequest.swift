@@ -13,11 +13,14 @@ public struct CodeRequest: Sendable, Equatable {
     public var subject: String?
     /// The client's address (`REMOTE_ADDR`), for the SMS firewall's address budget.
     public var address: ClientAddress?
+    /// The language of the SMS (`de`, `de-AT`), when the operator has templates for it.
+    public var locale: String?
 
     public init(
         purpose: Purpose, phone: PhoneNumber? = nil, principal: String? = nil, action: String? = nil, subject: String? = nil,
-        address: ClientAddress? = nil
+        address: ClientAddress? = nil, locale: String? = nil
     ) {
+        self.locale = locale
         self.purpose = purpose
         self.phone = phone
         self.principal = principal
@@ -43,6 +46,7 @@ struct CodeTarget {
     /// step-up counts against its subject alone (its code can only go to the subject's verified phone).
     var budgetUser: String?
     var budgetAddress: ClientAddress?
+    var locale: String?
 }
 
 extension OTPService {
@@ -59,7 +63,7 @@ extension OTPService {
             log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
             return CodeTarget(
                 phone: phone, purpose: .verifyPhone, owner: "", action: nil, principal: request.principal, party: nil,
-                phoneHash: phoneHash, log: log, budgetUser: request.principal, budgetAddress: request.address
+                phoneHash: phoneHash, log: log, budgetUser: request.principal, budgetAddress: request.address, locale: request.locale
             )
         case .stepUp:
             guard let principal = request.principal else { throw .notAuthenticated }
@@ -74,7 +78,8 @@ extension OTPService {
             log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
             return CodeTarget(
                 phone: phone, purpose: .stepUp, owner: party.user, action: request.action, principal: party.user, party: party,
-                phoneHash: phoneHash, log: log, budgetUser: party.user, budgetAddress: party.delegate == nil ? request.address : nil
+                phoneHash: phoneHash, log: log, budgetUser: party.user, budgetAddress: party.delegate == nil ? request.address : nil,
+                locale: request.locale
             )
         }
     }

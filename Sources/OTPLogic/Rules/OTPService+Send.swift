@@ -56,8 +56,8 @@ extension OTPService {
         let keys = firewall.keys(user: target.budgetUser, address: target.budgetAddress, country: country)
         let code = generator.code(length: rules.codeLength)
         let pendingHash = hasher.codeHash(code)
-        let actionText = bindingPolicy.configuration.actions.text(for: target.action) ?? StepUpActions.noActionText
-        let body = templates.template(for: target.purpose).render(code: code, minutes: rules.codeTTLMinutes, action: actionText)
+        let actionText = bindingPolicy.configuration.actions.text(for: target.action, locale: target.locale) ?? StepUpActions.noActionText
+        let body = templates.render(target.purpose, locale: target.locale, code: code, minutes: rules.codeTTLMinutes, action: actionText)
         let send = PendingSend(
             target: target, message: SMSMessage(to: target.phone, purpose: target.purpose, body: body), pendingHash: pendingHash,
             country: country, keys: keys

@@ -87,26 +87,3 @@ public enum TemplateError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-
-/// The two message templates, one per purpose.
-public struct MessageTemplates: Sendable, Equatable {
-    public static let defaultVerifyPhone =
-        "Your verification code is {code}. It expires in {minutes} minutes. Do not share it with anyone."
-    public static let defaultStepUp =
-        "{code} is your code to {action}. It expires in {minutes} minutes. Never share it: we will never ask you for it."
-
-    public var verifyPhone: MessageTemplate
-    public var stepUp: MessageTemplate
-
-    public init(verifyPhone: MessageTemplate, stepUp: MessageTemplate) {
-        self.verifyPhone = verifyPhone
-        self.stepUp = stepUp
-    }
-
-    public func template(for purpose: Purpose) -> MessageTemplate {
-        switch purpose {
-        case .verifyPhone: verifyPhone
-        case .stepUp: stepUp
-        }
-    }
-}
