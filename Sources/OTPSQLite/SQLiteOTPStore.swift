@@ -4,7 +4,7 @@ import OTPLogic
 /// every rule is in `OTPLogic`.
 public final class SQLiteOTPStore: OTPStore {
     let connection: SQLiteConnection
-    private let writerLock: WriterLock
+    let commits: CommitGroup
 
     /// The schema versions before and after opening (equal when nothing was migrated).
     public let migration: (from: Int, to: Int)
@@ -13,7 +13,7 @@ public final class SQLiteOTPStore: OTPStore {
     /// to WAL while another connection writes.
     public init(configuration: DatabaseConfiguration, clock: any MonotonicClock) throws(StoreError) {
         connection = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
-        writerLock = WriterLock.forDatabase(at: configuration.path)
+        commits = CommitGroup.forDatabase(at: configuration.path)
         // A database from a newer otp-fcgi is refused before anything is written to it.
         try Schema.refuseNewer(connection)
         try connection.configureForWriting(synchronous: configuration.synchronous, clock: clock)
@@ -23,38 +23,29 @@ public final class SQLiteOTPStore: OTPStore {
     /// The schema version this binary writes.
     public static var currentSchemaVersion: Int { Schema.currentVersion }
 
+    /// Joins the group commit of the database file: the body may run on another worker's
+    /// connection, in a batch with other requests' bodies (see `CommitGroup`).
     public func writeTransaction<T>(_ body: (any OTPStoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        try writerLock.withLock { () throws(StoreError) -> T in
-            try connection.statement("BEGIN IMMEDIATE").run()
-            do throws(StoreError) {
-                let result = try body(Transaction(connection: connection))
-                try connection.statement("COMMIT").run()
-                return result
-            } catch {
-                _ = try? connection.statement("ROLLBACK").run()
-                throw error
-            }
-        }
+        try commits.perform(on: connection) { transaction throws(StoreError) in try body(transaction) }
     }
 
     public func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
-        // Autocommit: one statement needs no transaction around it.
-        try writerLock.withLock { () throws(StoreError) -> Bool in
-            try Transaction(connection: connection).consumeStepUpToken(hash: hash, userID: userID, action: action, within: bounds)
+        try commits.perform(on: connection) { transaction throws(StoreError) in
+            try transaction.consumeStepUpToken(hash: hash, userID: userID, action: action, within: bounds)
         }
     }
 
     public func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
-        try Transaction(connection: connection).stepUpToken(hash: hash)
+        try SQLiteTransaction(connection: connection).stepUpToken(hash: hash)
     }
 
     public func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {
-        try Transaction(connection: connection).verifiedPhone(userID: userID)
+        try SQLiteTransaction(connection: connection).verifiedPhone(userID: userID)
     }
 
     public func resetPhone(userID: String) throws(StoreError) -> Bool {
-        try writerLock.withLock { () throws(StoreError) -> Bool in
-            try connection.statement(
+        try commits.perform(on: connection) { transaction throws(StoreError) -> Bool in
+            try transaction.connection.statement(
                 "UPDATE users SET phone_e164 = NULL, phone_verified = 0, phone_verified_at = NULL WHERE user_id = ?1 AND phone_verified = 1"
             ).run([.text(userID)]) == 1
         }
@@ -65,7 +56,8 @@ public final class SQLiteOTPStore: OTPStore {
     }
 
     public func purge(_ cutoffs: PurgeCutoffs) throws(StoreError) -> PurgeCounts {
-        try writerLock.withLock { () throws(StoreError) -> PurgeCounts in
+        try commits.perform(on: connection) { transaction throws(StoreError) -> PurgeCounts in
+            let connection = transaction.connection
             let codes = try connection.statement(
                 """
                 DELETE FROM otp_codes WHERE expires_at <= ?1 AND coalesce(send_window_start, ?2) <= ?2
@@ -147,7 +139,8 @@ private enum Columns {
     }
 }
 
-private struct Transaction: OTPStoreTransaction {
+/// The operations of one write transaction, on whichever connection runs it.
+struct SQLiteTransaction: OTPStoreTransaction {
     let connection: SQLiteConnection
 
     func codeRecord(phoneHash: String, purpose: Purpose, owner: String) throws(StoreError) -> CodeRecord? {

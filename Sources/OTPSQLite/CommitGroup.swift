@@ -1,0 +1,199 @@
+import OTPLogic
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Group commit for one database file in one process: the write transactions of concurrent
+/// requests run in one `BEGIN IMMEDIATE … COMMIT`, one fsync for the batch, each inside its own
+/// `SAVEPOINT`, so one request's failure rolls back only its own work.
+///
+/// No timer: a request that finds no batch running starts one at once and leads it on its own
+/// connection; requests arriving meanwhile queue, and whatever is queued when the writer is free
+/// again is the next batch, led by the first of them on its connection. A leader leads one batch
+/// only, so no request waits behind more than the batch before its own. Nobody is answered before
+/// their batch is durable: an I/O error, a full disk or a failed commit fails every request of
+/// the batch, and the batch leaves nothing behind. Other processes on the file still take turns
+/// through SQLite's own lock (`BEGIN IMMEDIATE` with the busy timeout).
+final class CommitGroup: Sendable {
+    private struct Queue {
+        var waiting: [Job] = []
+        var leading = false
+    }
+
+    private let queue = Mutex(Queue())
+    /// Batches run and requests in them, since the process started (tests read them).
+    let batches = Atomic<Int>(0)
+    let jobs = Atomic<Int>(0)
+
+    /// The group of the database at `path`, the same object for every connection of the process.
+    static func forDatabase(at path: String) -> CommitGroup {
+        registry.withLock { groups in
+            if let existing = groups[path] { return existing }
+            let made = CommitGroup()
+            groups[path] = made
+            return made
+        }
+    }
+
+    private static let registry = Mutex<[String: CommitGroup]>([:])
+
+    /// Runs `work` in a write transaction, with whatever else is waiting; returns once its batch is
+    /// durable. `connection` is the caller's: used when the caller leads a batch.
+    func perform<T>(on connection: SQLiteConnection, _ work: (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        var output: T?
+        return try withoutActuallyEscaping(work) { work throws(StoreError) -> T in
+            let job = Job { transaction throws(StoreError) in output = try work(transaction) }
+            let leads = queue.withLock { queue -> Bool in
+                queue.waiting.append(job)
+                if queue.leading { return false }
+                queue.leading = true
+                return true
+            }
+            if leads { lead(on: connection) }
+            while true {
+                switch job.await() {
+                case .done: break
+                case .lead:
+                    lead(on: connection)
+                    continue
+                }
+                break
+            }
+            if let error = job.error { throw error }
+            guard let output else { throw StoreError(kind: .other, detail: "(group commit): a job finished without a result") }
+            return output
+        }
+    }
+
+    /// Takes what is waiting as one batch, runs it, and hands the lead to the first request that
+    /// queued meanwhile (or ends the lead when none did).
+    private func lead(on connection: SQLiteConnection) {
+        let batch = queue.withLock { queue -> [Job] in
+            defer { queue.waiting = [] }
+            return queue.waiting
+        }
+        batches.add(1, ordering: .relaxed)
+        jobs.add(batch.count, ordering: .relaxed)
+        CommitGroup.run(batch, on: connection)
+        let next = queue.withLock { queue -> Job? in
+            guard let first = queue.waiting.first else {
+                queue.leading = false
+                return nil
+            }
+            return first
+        }
+        for job in batch { job.finish() }
+        next?.handOverLead()
+    }
+
+    /// One transaction for the batch: a lone job runs bare; several each in a savepoint.
+    private static func run(_ batch: [Job], on connection: SQLiteConnection) {
+        do throws(StoreError) {
+            try connection.statement("BEGIN IMMEDIATE").run()
+        } catch {
+            for job in batch { job.error = error }
+            return
+        }
+        let transaction = SQLiteTransaction(connection: connection)
+        if batch.count == 1 {
+            do throws(StoreError) {
+                try batch[0].run(transaction)
+            } catch {
+                batch[0].error = error
+                _ = try? connection.statement("ROLLBACK").run()
+                return
+            }
+        } else {
+            for job in batch {
+                do throws(StoreError) {
+                    try connection.statement("SAVEPOINT job").run()
+                    do throws(StoreError) {
+                        try job.run(transaction)
+                        try connection.statement("RELEASE job").run()
+                    } catch where !error.kind.failsTheBatch {
+                        // This request's own failure: its work goes, the others' stays.
+                        job.error = error
+                        try connection.statement("ROLLBACK TO job").run()
+                        try connection.statement("RELEASE job").run()
+                    }
+                } catch {
+                    fail(batch, error, on: connection)
+                    return
+                }
+            }
+        }
+        do throws(StoreError) {
+            try connection.statement("COMMIT").run()
+        } catch {
+            fail(batch, error, on: connection)
+        }
+    }
+
+    /// The database failed under the batch: none of it stays, and every request hears so.
+    private static func fail(_ batch: [Job], _ error: StoreError, on connection: SQLiteConnection) {
+        _ = try? connection.statement("ROLLBACK").run()
+        for job in batch { job.error = error }
+    }
+}
+
+extension StoreError.Kind {
+    /// Failures of the database rather than of one request's work.
+    var failsTheBatch: Bool {
+        switch self {
+        case .full, .readOnly, .corrupt, .cannotOpen, .busy: true
+        case .schemaTooNew, .other: false
+        }
+    }
+}
+
+/// One request's work in a batch, and how its thread waits for it.
+private final class Job: @unchecked Sendable {
+    enum Signal { case done, lead }
+
+    /// Dropped once run, before `finish`: it holds the owner's non-escaping body, which must not
+    /// outlive the owner's call (the leader may hold the job a moment longer).
+    private var work: ((SQLiteTransaction) throws(StoreError) -> Void)?
+    /// Written by the batch's leader before `finish`, read by the owner after `await`.
+    var error: StoreError?
+    private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+    private let signal = Mutex<Signal?>(nil)
+
+    init(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> Void) {
+        self.work = work
+        sem_init(semaphore, 0, 0)
+    }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    /// Runs the work (once), on the leader's transaction.
+    func run(_ transaction: SQLiteTransaction) throws(StoreError) {
+        guard let work else { return }
+        self.work = nil
+        try work(transaction)
+    }
+
+    func finish() {
+        work = nil
+        post(.done)
+    }
+    func handOverLead() { post(.lead) }
+
+    private func post(_ value: Signal) {
+        signal.withLock { $0 = value }
+        sem_post(semaphore)
+    }
+
+    /// Blocks until the job is done or its thread must lead the next batch.
+    func await() -> Signal {
+        while sem_wait(semaphore) != 0 && errno == EINTR {}
+        return signal.withLock { current in
+            defer { current = nil }
+            return current ?? .done
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+@testable import OTPLogic
+@testable import OTPSQLite
+@testable import OTPSystem
+import TestSupport
+
+/// Group commit in the SQLite store: concurrent write transactions share one BEGIN … COMMIT,
+/// each in its own savepoint.
+@Suite("Group commit")
+struct GroupCommitTests {
+    /// Opens `count` stores on one file and runs `body` on each from its own thread, the first
+    /// one's transaction holding the writer until all the others are queued behind it.
+    private func batchBehindABlocker(
+        _ h: Harness, count: Int, _ body: @escaping @Sendable (Int, any OTPStoreTransaction) throws(StoreError) -> Void
+    ) throws -> [StoreError.Kind?] {
+        let path = h.dbPath
+        let stores = OwnStores(try (0..<count).map { _ in try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock()) })
+        let group = stores[0].commits
+        let queuedBefore = group.jobs.load(ordering: .relaxed)
+        let blocker = DispatchSemaphore(value: 0)
+        let blockerEntered = DispatchSemaphore(value: 0)
+        let results = Locked<[Int: StoreError.Kind?]>([:])
+        let done = DispatchGroup()
+        done.enter()
+        Thread {
+            let error = GroupCommitTests.kind { () throws(StoreError) in
+                try stores[0].writeTransaction { transaction throws(StoreError) in
+                    blockerEntered.signal()
+                    blocker.wait()
+                    try body(0, transaction)
+                }
+            }
+            results.update { $0[0] = error }
+            done.leave()
+        }.start()
+        blockerEntered.wait()
+        for index in 1..<count {
+            done.enter()
+            Thread {
+                let error = GroupCommitTests.kind { () throws(StoreError) in
+                    try stores[index].writeTransaction { transaction throws(StoreError) in try body(index, transaction) }
+                }
+                results.update { $0[index] = error }
+                done.leave()
+            }.start()
+        }
+        // Every other request queued behind the running transaction: then let it finish.
+        let deadline = Date().addingTimeInterval(10)
+        while group.jobs.load(ordering: .relaxed) - queuedBefore < 1 && Date() < deadline { usleep(1000) }
+        usleep(200_000)
+        blocker.signal()
+        _ = done.wait(timeout: .now() + 30)
+        return (0..<count).map { results.value[$0] ?? nil }
+    }
+
+    private static func kind(_ work: () throws(StoreError) -> Void) -> StoreError.Kind? {
+        do {
+            try work()
+            return nil
+        } catch {
+            return error.kind
+        }
+    }
+
+    private static func token(_ index: Int) -> StepUpTokenRecord {
+        StepUpTokenRecord(userID: "user\(index)", createdAt: Fixture.start, expiresAt: Fixture.start + 300)
+    }
+
+    @Test func requestsWaitingForTheWriterCommitTogetherInOneBatch() throws {
+        let h = try Harness()
+        let group = h.store.commits
+        let batchesBefore = group.batches.load(ordering: .relaxed)
+        let results = try batchBehindABlocker(h, count: 8) { index, transaction throws(StoreError) in
+            try transaction.insertStepUpToken(hash: "t\(index)", GroupCommitTests.token(index))
+        }
+        #expect(results.allSatisfy { $0 == nil })
+        #expect(try h.rows("SELECT count(*) FROM step_up_tokens") == [["8"]])
+        #expect(group.batches.load(ordering: .relaxed) - batchesBefore == 2, "the blocker's batch, then the seven that queued behind it")
+    }
+
+    @Test func oneRequestsConstraintViolationRollsBackOnlyItsOwnWork() throws {
+        let h = try Harness()
+        try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "taken", GroupCommitTests.token(99)) }
+        let results = try batchBehindABlocker(h, count: 5) { index, transaction throws(StoreError) in
+            try transaction.insertStepUpToken(hash: "own\(index)", GroupCommitTests.token(index))
+            // Request 3 writes, then breaks a constraint: its own row must go, the others stay.
+            if index == 3 { try transaction.insertStepUpToken(hash: "taken", GroupCommitTests.token(index)) }
+        }
+        #expect(results == [nil, nil, nil, .other, nil])
+        let hashes = try h.rows("SELECT token_hash FROM step_up_tokens ORDER BY token_hash").compactMap { $0[0] }
+        #expect(hashes == ["own0", "own1", "own2", "own4", "taken"])
+    }
+
+    @Test func aBatchWhoseWriterCannotGetTheLockFailsEveryRequestAndLeavesNothing() throws {
+        let h = try Harness()
+        let path = h.dbPath
+        let stores = OwnStores(try (0..<6).map { _ in
+            try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 200), clock: SystemClock())
+        })
+        let results = Locked<[StoreError.Kind?]>([])
+        try SQLiteFile.whileWriteLocked(path) {
+            let finished = runOnThreads(6) { index, barrier in
+                barrier()
+                let error = GroupCommitTests.kind { () throws(StoreError) in
+                    try stores[index].writeTransaction { transaction throws(StoreError) in
+                        try transaction.insertStepUpToken(hash: "t\(index)", GroupCommitTests.token(index))
+                    }
+                }
+                results.update { $0.append(error) }
+            }
+            #expect(finished)
+        }
+        #expect(results.value.count == 6)
+        #expect(results.value.allSatisfy { $0 == .busy })
+        #expect(try h.rows("SELECT count(*) FROM step_up_tokens") == [["0"]])
+        // The service answers such a request with the 503 for a busy database.
+        #expect(ErrorResponses.response(for: OTPError.storageUnavailable(.busy)).status == 503)
+    }
+
+    @Test func twoHundredParallelWrongGuessesAreThreeEvaluationsWithBatching() throws {
+        let h = try Harness(rules: .with { $0.maxAttempts = 3 })
+        try h.send()
+        let code = try #require(h.lastCode)
+        let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
+        let wrong = h.wrongCode(for: code)
+        let outcomes = Locked<[String]>([])
+        let batchesBefore = h.store.commits.batches.load(ordering: .relaxed)
+        let finished = runOnThreads(200) { index, barrier in
+            guard let service = try? Harness.worker(path: path, rules: rules, clock: clock, logs: LogRecorder(), seed: UInt64(index)) else {
+                barrier()
+                return
+            }
+            barrier()
+            let refusal = failure { try service.verify(CodeRequest(purpose: .verifyPhone, phone: Fixture.phone), code: wrong) }
+            outcomes.update { $0.append("\(refusal.map { "\($0)" } ?? "verified")") }
+        }
+        try #require(finished)
+        #expect(outcomes.value.count == 200)
+        #expect(outcomes.value.allSatisfy { $0 == "\(Failure.invalidOrExpiredCode)" })
+        #expect(try h.storedCode()?.attempts == 3)
+        let batches = h.store.commits.batches.load(ordering: .relaxed) - batchesBefore
+        #expect(batches < 200, "\(batches) batches for 200 requests: some were committed together")
+    }
+
+    @Test func oneTokenPresentedTwoHundredTimesAdmitsOnceWithBatching() throws {
+        let h = try Harness()
+        let token = try h.stepUpToken(user: "alice")
+        let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
+        let admitted = Locked<Int>(0)
+        let finished = runOnThreads(200) { index, barrier in
+            guard let service = try? Harness.worker(path: path, rules: rules, clock: clock, logs: LogRecorder(), seed: UInt64(index)) else {
+                barrier()
+                return
+            }
+            barrier()
+            if (try? service.consumeStepUpToken(token, user: "alice")) != nil { admitted.update { $0 += 1 } }
+        }
+        try #require(finished)
+        #expect(admitted.value == 1)
+        #expect(try h.rows("SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == [["1"]])
+    }
+}
+
+/// One store per thread, handed to the threads that use them (each its own).
+private final class OwnStores: @unchecked Sendable {
+    private let stores: [SQLiteOTPStore]
+    init(_ stores: [SQLiteOTPStore]) { self.stores = stores }
+    subscript(index: Int) -> SQLiteOTPStore { stores[index] }
+}
