@@ -39,6 +39,7 @@ render "$src/dev/apache2.conf" "$out/apache2.conf"
 render "$src/conf-available/otp-fcgi.conf" "$out/conf-enabled/otp-fcgi.conf"
 render "$src/snippets/otp-fcgi.conf" "$out/snippets/otp-fcgi.conf"
 render "$src/sites-available/otp-fcgi-example.conf" "$out/sites-enabled/otp-fcgi-example.conf"
-install -m 755 "$src/otp-fcgi-example/cancel-appointment" "$state/cancel-appointment"
+install -m 755 "$src/otp-fcgi-example/account" "$state/account"
+render "$src/otp-fcgi-example/protected.conf" "$state/protected.conf"
 
 "$here/scripts/demo-credentials.sh" "$state"

@@ -41,6 +41,8 @@ case "$mode" in
     *) echo "mode must be fastcgi or cgi" >&2; exit 2 ;;
 esac
 render "$src/conf-available/51-otp-fcgi-example.conf" "$out/conf-enabled/51-otp-fcgi-example.conf"
-install -m 755 "$src/otp-fcgi-example/cancel-appointment" "$state/lighttpd-www/account/cancel-appointment"
+for action in cancel-appointment change-payout; do
+    install -m 755 "$src/otp-fcgi-example/account" "$state/lighttpd-www/account/$action"
+done
 
 "$here/scripts/demo-credentials.sh" "$state"

@@ -3,29 +3,77 @@ import Testing
 
 extension Integration {
     /// The real Apache httpd with the shipped apache2/ files: the API through mod_proxy_fcgi, the
-    /// protected action gated by mod_authnz_fcgi with otp-fcgi as the FastCGI Authorizer.
+    /// protected actions gated by mod_authnz_fcgi with otp-fcgi as the FastCGI Authorizer, each
+    /// location naming its action (SetEnvIf), Apache writing the refusals (protected.conf).
     @Suite struct Apache {
         @Test func stepUpTokenAdmitsOnceOnlyForItsOwner() throws {
             let stack = try WebServerStack(.apache)
             defer { stack.finish() }
             let token = try stack.stepUpToken(phone: "+14155550201")
 
-            let asBob = stack.protectedAction(token: token, as: .bob)
-            #expect(asBob.status == 401)
-            #expect(asBob.json["step_up"] == "required")
-            #expect(asBob.header("Content-Type") == "application/json")
+            stack.expectStepUpRequired(stack.protectedAction(token: token, as: .bob), action: "cancel-appointment")
 
             // A body does not reach the authorizer (it must not wait for one), only the application.
             let first = stack.protectedAction(token: token, headers: ["Content-Type: application/json"], body: #"{"appointment_id": 42}"#)
             #expect(first.status == 200)
             #expect(first.json["status"] == "cancelled")
             #expect(first.json["confirmed_by"] == "alice")
+            #expect(first.json["delegate"] == "")
             #expect(first.body.contains(#""step_up_token_forwarded": false"#), "the spent token must not reach the application: \(first.body)")
 
-            let second = stack.protectedAction(token: token)
-            #expect(second.status == 401)
-            #expect(second.json["step_up"] == "required")
-            #expect(second.header("Cache-Control") == "no-store")
+            stack.expectStepUpRequired(stack.protectedAction(token: token), action: "cancel-appointment")
+        }
+
+        /// The location's action reaches the authorizer: a token is refused where another action
+        /// is asked for (and not spent there), and admitted once where its own is.
+        @Test func aTokenIsAdmittedOnlyWhereItsActionIsAskedFor() throws {
+            let stack = try WebServerStack(.apache)
+            defer { stack.finish() }
+            stack.expectStepUpRequired(stack.protectedAction(token: nil), action: "cancel-appointment")
+            stack.expectStepUpRequired(stack.protectedAction(token: nil, path: "/account/change-payout"), action: "change-payout")
+
+            let token = try stack.stepUpToken(phone: "+14155550205", action: "cancel-appointment")
+            stack.expectStepUpRequired(stack.protectedAction(token: token, path: "/account/change-payout"), action: "change-payout")
+            let admitted = stack.protectedAction(token: token)
+            #expect(admitted.status == 200)
+            #expect(admitted.json["status"] == "cancelled")
+            stack.expectStepUpRequired(stack.protectedAction(token: token), action: "cancel-appointment")
+
+            // A token minted without an action does not do where one is asked for.
+            let plain = try stack.stepUpToken(phone: "+14155550206", action: nil)
+            stack.expectStepUpRequired(stack.protectedAction(token: plain), action: "cancel-appointment")
+
+            let payout = try stack.stepUpToken(phone: "+14155550207", action: "change-payout")
+            let changed = stack.protectedAction(token: payout, path: "/account/change-payout")
+            #expect(changed.status == 200)
+            #expect(changed.json["status"] == "payout account changed")
+            #expect(changed.json["confirmed_by"] == "alice")
+            #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == "2")
+        }
+
+        @Test func aListedDelegateActsForASubjectAndNobodyElseMay() throws {
+            let stack = try WebServerStack(.apache)
+            defer { stack.finish() }
+            let token = try stack.delegatedStepUpToken(phone: "+14155550208", subject: .alice, action: "cancel-appointment")
+
+            // bob is not a delegate: 403 (Apache would say 401 to any refusal: protected.conf).
+            let forbidden = stack.protectedAction(token: token, as: .bob, headers: ["X-Step-Up-Subject: alice"])
+            #expect(forbidden.status == 403)
+            #expect(forbidden.body == #"{"detail": "Only a delegate principal may act for a subject"}"#)
+            #expect(forbidden.header("Content-Type") == "application/json")
+            // alice's token is not the delegate's own.
+            stack.expectStepUpRequired(stack.protectedAction(token: token, as: .voiceAgent), action: "cancel-appointment")
+
+            let admitted = stack.protectedAction(token: token, as: .voiceAgent, headers: ["X-Step-Up-Subject: alice", "X-Step-Up-Delegate: mallory"])
+            #expect(admitted.status == 200)
+            #expect(admitted.json["confirmed_by"] == "alice")
+            #expect(admitted.json["delegate"] == "voice-agent")
+            #expect(admitted.body.contains(#""step_up_subject_forwarded": false"#), "\(admitted.body)")
+            #expect(stack.logs.contains("delegate=voice-agent"))
+            // A delegate with a spent token is asked for a step-up, not forbidden.
+            stack.expectStepUpRequired(
+                stack.protectedAction(token: token, as: .voiceAgent, headers: ["X-Step-Up-Subject: alice"]), action: "cancel-appointment"
+            )
         }
 
         @Test func loginComesFromApacheNotFromTheClient() throws {
@@ -35,8 +83,11 @@ extension Integration {
             let noLogin = stack.protectedAction(token: nil, as: nil)
             #expect(noLogin.status == 401)
             #expect(noLogin.json["detail"] == "Not authenticated")
-            #expect(noLogin.header("WWW-Authenticate")?.hasPrefix("Basic") == true)
-            #expect(stack.protectedAction(token: nil, as: .init(user: "alice", password: "wrong")).status == 401)
+            #expect(noLogin.headers["www-authenticate"] == [#"Basic realm="otp-fcgi example""#])
+            // A wrong password looks like a refused step-up (README), but keeps the Basic challenge.
+            let wrongPassword = stack.protectedAction(token: nil, as: .init(user: "alice", password: "wrong"))
+            #expect(wrongPassword.status == 401)
+            #expect(wrongPassword.headers["www-authenticate"]?.contains(#"Basic realm="otp-fcgi example""#) == true)
             #expect(stack.send("+14155550202", "step_up", as: nil).status == 401)
 
             // Headers cannot choose the principal: REMOTE_USER comes from mod_auth_basic, and the
@@ -44,9 +95,10 @@ extension Integration {
             let token = try stack.stepUpToken(phone: "+14155550203", as: .alice)
             let spoofed = stack.protectedAction(token: token, as: .bob, headers: ["Remote-User: alice", "X-Step-Up-User: alice"])
             #expect(spoofed.status == 401)
-            let admitted = stack.protectedAction(token: token, as: .alice, headers: ["X-Step-Up-User: mallory"])
+            let admitted = stack.protectedAction(token: token, as: .alice, headers: ["X-Step-Up-User: mallory", "X-Step-Up-Delegate: mallory"])
             #expect(admitted.status == 200)
             #expect(admitted.json["confirmed_by"] == "alice")
+            #expect(admitted.json["delegate"] == "")
         }
 
         @Test func verifyPhoneHealthAndUnknownPaths() throws {

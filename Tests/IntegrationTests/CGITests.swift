@@ -82,6 +82,15 @@ extension Integration {
             #expect(try run.stepUpCheck(token: token, user: "bob").status == 401)
             #expect(try run.stepUpCheck(token: token, user: "alice").status == 204)
             #expect(try run.stepUpCheck(token: token, user: "alice").status == 401)
+
+            // The location's action arrives as OTP_STEP_UP_ACTION: another one refuses the token
+            // (with the challenge naming it) without spending it.
+            let cancel = try stack.stepUpToken(phone: "+14155550224", action: "cancel-appointment")
+            let elsewhere = try run.stepUpCheck(token: cancel, user: "alice", action: "change-payout")
+            #expect(elsewhere.status == 401)
+            #expect(elsewhere.headers["WWW-Authenticate"] == #"OTP-Step-Up action="change-payout""#)
+            #expect(try run.stepUpCheck(token: cancel, user: "alice").status == 401)
+            #expect(try run.stepUpCheck(token: cancel, user: "alice", action: "cancel-appointment").status == 204)
         }
     }
 }
@@ -171,9 +180,12 @@ final class CGIRunner: @unchecked Sendable {
         return try run(environment: environment, stdin: Array((json ?? "").utf8))
     }
 
-    /// The check as a web server's internal location would call it (OTP_ENDPOINT=step-up-check).
-    func stepUpCheck(token: String, user: String?) throws -> Answer {
-        try request("GET", "", user: user, endpoint: "step-up-check", headers: ["HTTP_X_STEP_UP_TOKEN": token])
+    /// The check as a web server's internal location would call it (OTP_ENDPOINT=step-up-check),
+    /// for a location that names `action` (OTP_STEP_UP_ACTION) or none.
+    func stepUpCheck(token: String, user: String?, action: String? = nil) throws -> Answer {
+        var parameters = ["HTTP_X_STEP_UP_TOKEN": token]
+        if let action { parameters["OTP_STEP_UP_ACTION"] = action }
+        return try request("GET", "", user: user, endpoint: "step-up-check", headers: parameters)
     }
 
     private func run(environment: [String: String], stdin: [UInt8]) throws -> Answer {

@@ -3,29 +3,78 @@ import Testing
 
 extension Integration {
     /// The real lighttpd with the shipped lighttpd/ files: the API through mod_fastcgi, the
-    /// protected path through mod_fastcgi in authorizer mode (otp-fcgi's refusal goes to the client).
+    /// protected paths through mod_fastcgi in authorizer mode, each naming its action
+    /// (setenv.set-environment); otp-fcgi's refusal goes to the client as it is.
     @Suite struct Lighttpd {
         @Test func stepUpTokenAdmitsOnceOnlyForItsOwner() throws {
             let stack = try WebServerStack(.lighttpd)
             defer { stack.finish() }
             let token = try stack.stepUpToken(phone: "+14155550211")
 
-            let asBob = stack.protectedAction(token: token, as: .bob)
-            #expect(asBob.status == 401)
-            #expect(asBob.json["step_up"] == "required")
-            #expect(asBob.header("Content-Type") == "application/json")
-            #expect(asBob.header("Cache-Control") == "no-store")
+            stack.expectStepUpRequired(stack.protectedAction(token: token, as: .bob), action: "cancel-appointment")
 
             // A body does not reach the authorizer (it must not wait for one), only the application.
             let first = stack.protectedAction(token: token, headers: ["Content-Type: application/json"], body: #"{"appointment_id": 42}"#)
             #expect(first.status == 200)
             #expect(first.json["status"] == "cancelled")
             #expect(first.json["confirmed_by"] == "alice")
+            #expect(first.json["delegate"] == "")
 
             let second = stack.protectedAction(token: token)
-            #expect(second.status == 401)
-            #expect(second.body == #"{"detail": "Step-up required: verify a step_up code and send the token in X-Step-Up-Token", "step_up": "required", "action": "cancel-appointment"}"#)
-            #expect(second.header("WWW-Authenticate") == #"OTP-Step-Up action="cancel-appointment""#)
+            stack.expectStepUpRequired(second, action: "cancel-appointment")
+            // otp-fcgi's answer as it is: one challenge, the step-up one.
+            #expect(second.headers["www-authenticate"] == [#"OTP-Step-Up action="cancel-appointment""#])
+        }
+
+        /// The location's action reaches the authorizer: a token is refused where another action
+        /// is asked for (and not spent there), and admitted once where its own is.
+        @Test func aTokenIsAdmittedOnlyWhereItsActionIsAskedFor() throws {
+            let stack = try WebServerStack(.lighttpd)
+            defer { stack.finish() }
+            stack.expectStepUpRequired(stack.protectedAction(token: nil), action: "cancel-appointment")
+            stack.expectStepUpRequired(stack.protectedAction(token: nil, path: "/account/change-payout"), action: "change-payout")
+
+            let token = try stack.stepUpToken(phone: "+14155550215", action: "cancel-appointment")
+            let elsewhere = stack.protectedAction(token: token, path: "/account/change-payout")
+            stack.expectStepUpRequired(elsewhere, action: "change-payout")
+            #expect(elsewhere.headers["www-authenticate"]?.count == 1)
+            let admitted = stack.protectedAction(token: token)
+            #expect(admitted.status == 200)
+            #expect(admitted.json["status"] == "cancelled")
+            stack.expectStepUpRequired(stack.protectedAction(token: token), action: "cancel-appointment")
+
+            // A token minted without an action does not do where one is asked for.
+            let plain = try stack.stepUpToken(phone: "+14155550216", action: nil)
+            stack.expectStepUpRequired(stack.protectedAction(token: plain), action: "cancel-appointment")
+
+            let payout = try stack.stepUpToken(phone: "+14155550217", action: "change-payout")
+            let changed = stack.protectedAction(token: payout, path: "/account/change-payout")
+            #expect(changed.status == 200)
+            #expect(changed.json["status"] == "payout account changed")
+            #expect(changed.json["confirmed_by"] == "alice")
+            #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == "2")
+        }
+
+        @Test func aListedDelegateActsForASubjectAndNobodyElseMay() throws {
+            let stack = try WebServerStack(.lighttpd)
+            defer { stack.finish() }
+            let token = try stack.delegatedStepUpToken(phone: "+14155550218", subject: .alice, action: "cancel-appointment")
+
+            // bob is not a delegate: otp-fcgi's 403, as it is.
+            let forbidden = stack.protectedAction(token: token, as: .bob, headers: ["X-Step-Up-Subject: alice"])
+            #expect(forbidden.status == 403)
+            #expect(forbidden.body == #"{"detail": "Only a delegate principal may act for a subject"}"#)
+            // alice's token is not the delegate's own.
+            stack.expectStepUpRequired(stack.protectedAction(token: token, as: .voiceAgent), action: "cancel-appointment")
+
+            let admitted = stack.protectedAction(token: token, as: .voiceAgent, headers: ["X-Step-Up-Subject: alice", "Step-Up-Delegate: mallory"])
+            #expect(admitted.status == 200)
+            #expect(admitted.json["confirmed_by"] == "alice")
+            #expect(admitted.json["delegate"] == "voice-agent")
+            #expect(stack.logs.contains("delegate=voice-agent"))
+            stack.expectStepUpRequired(
+                stack.protectedAction(token: token, as: .voiceAgent, headers: ["X-Step-Up-Subject: alice"]), action: "cancel-appointment"
+            )
         }
 
         @Test func loginComesFromLighttpdNotFromTheClient() throws {
@@ -37,14 +86,15 @@ extension Integration {
             #expect(noLogin.header("WWW-Authenticate")?.hasPrefix("Basic") == true)
             #expect(stack.protectedAction(token: nil, as: .init(user: "alice", password: "wrong")).status == 401)
             #expect(stack.send("+14155550212", "step_up", as: nil).status == 401)
-            #expect(stack.protectedAction(token: nil).json["step_up"] == "required")
+            stack.expectStepUpRequired(stack.protectedAction(token: nil), action: "cancel-appointment")
 
             let token = try stack.stepUpToken(phone: "+14155550213", as: .alice)
             let spoofed = stack.protectedAction(token: token, as: .bob, headers: ["Remote-User: alice", "Variable-STEP_UP_USER: alice"])
             #expect(spoofed.status == 401)
-            let admitted = stack.protectedAction(token: token, as: .alice, headers: ["Step-Up-User: mallory"])
+            let admitted = stack.protectedAction(token: token, as: .alice, headers: ["Step-Up-User: mallory", "Step-Up-Delegate: mallory"])
             #expect(admitted.status == 200)
             #expect(admitted.json["confirmed_by"] == "alice")
+            #expect(admitted.json["delegate"] == "")
         }
 
         @Test func verifyPhoneHealthAndUnknownPaths() throws {

@@ -142,6 +142,37 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
         }
     }
 
+    // MARK: - The example sites' step-up gate
+
+    /// A step-up token of `subject` for `action`, asked for and verified by the delegate
+    /// voice-agent (`"subject"` in send and verify); the code goes to the subject's `phone`.
+    func delegatedStepUpToken(phone: String, subject: HTTPClient.Credentials, action: String) throws -> String {
+        try ensureVerifiedPhone(phone, of: subject)
+        let sent = send(nil, "step_up", as: .voiceAgent, action: action, subject: subject.user)
+        guard sent.status == 200, let code = lastCode(to: phone, purpose: "step_up") else {
+            throw StackError("delegated send answered \(sent.status): \(sent.body)")
+        }
+        let verified = verify(nil, "step_up", code: code, as: .voiceAgent, action: action, subject: subject.user)
+        guard verified.status == 200, let token = verified.json["step_up_token"] else {
+            throw StackError("delegated verify answered \(verified.status): \(verified.body)")
+        }
+        return token
+    }
+
+    /// The refusal of the protected location that needs `action`, as the client gets it through
+    /// either server: 401, otp-fcgi's JSON naming the action, and the challenge
+    /// `WWW-Authenticate: OTP-Step-Up action="…"` first (Apache adds its Basic challenge after it).
+    func expectStepUpRequired(_ answer: HTTPResult, action: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(answer.status == 401, "\(answer.body)", sourceLocation: sourceLocation)
+        #expect(answer.header("WWW-Authenticate") == #"OTP-Step-Up action="\#(action)""#, sourceLocation: sourceLocation)
+        #expect(
+            answer.body == #"{"detail": "Step-up required: verify a step_up code and send the token in X-Step-Up-Token", "step_up": "required", "action": "\#(action)"}"#,
+            sourceLocation: sourceLocation
+        )
+        #expect(answer.header("Content-Type") == "application/json", sourceLocation: sourceLocation)
+        #expect(answer.header("Cache-Control") == "no-store", sourceLocation: sourceLocation)
+    }
+
     // MARK: - Secrets bookkeeping and the log check
 
     /// Stops everything and checks that no log contains a code, a token, a phone number (with or
