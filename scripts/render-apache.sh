@@ -29,6 +29,7 @@ render() {
     sed -e "s|/etc/apache2/otp-fcgi-example|$state|g" \
         -e "s|/etc/apache2/|$out/|g" \
         -e "s|fcgi://127.0.0.1:9000|fcgi://127.0.0.1:$otp_port|g" \
+        -e "s|unix:/run/otp-fcgi/otp.sock|unix:$state/otp.sock|g" \
         -e "s|127.0.0.1:8443|127.0.0.1:$https_port|g" \
         -e "s|127.0.0.1:8444|127.0.0.1:$backend_port|g" \
         -e "s|@STATE@|$state|g" \

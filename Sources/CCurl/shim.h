@@ -20,6 +20,9 @@ typedef size_t (*otp_curl_write_callback)(char *ptr, size_t size, size_t nmemb, 
 static inline CURLcode otp_curl_setopt_write_function(CURL *h, otp_curl_write_callback f) {
     return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f);
 }
+static inline CURLcode otp_curl_setopt_read_function(CURL *h, otp_curl_write_callback f) {
+    return curl_easy_setopt(h, CURLOPT_READFUNCTION, f);
+}
 static inline CURLcode otp_curl_setopt_header_function(CURL *h, otp_curl_write_callback f) {
     return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f);
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 extension Integration {
@@ -101,6 +102,52 @@ extension Integration {
             #expect(admitted.json["delegate"] == "")
         }
 
+        /// Eight logged-in clients trickle a 4 KiB body into the API (mod_proxy_fcgi forwards it as
+        /// it arrives) against four workers: the step-up check, its own instance on TCP, answers all
+        /// along, and each trickler gets 408 at the API's body deadline, not at the end of its trickle.
+        @Test func tricklingBodiesHoldNoWorkerPastTheDeadlineAndTheCheckKeepsAnswering() throws {
+            let stack = try WebServerStack(.apache, serveArguments: ["--body-timeout", "2"])
+            defer { stack.finish() }
+            let token = try stack.stepUpToken(phone: "+14155550206")
+            let body = #"{"phone": "+14155550207", "purpose": "verify_phone"}"# + String(repeating: " ", count: 4096 - 52)
+            #expect(body.utf8.count == 4096)
+            let started = Date()
+            let trickling = DispatchGroup()
+            let answers = Locked<[Trickled]>([])
+            for _ in 0..<8 {
+                trickling.enter()
+                Thread {
+                    // 16 bytes every 250 ms: 64 s for the whole body, which never arrives in time.
+                    let answer = stack.client.request(
+                        "POST", "/api/otp/send", as: .alice, headers: ["Content-Type: application/json"], body: body,
+                        trickle: .init(bytes: 16, pause: 0.25), timeoutSeconds: 20
+                    )
+                    answers.update { $0.append(Trickled(status: answer.status, seconds: Date().timeIntervalSince(started))) }
+                    trickling.leave()
+                }.start()
+            }
+            usleep(500_000)
+            var checkTimes: [TimeInterval] = []
+            while Date().timeIntervalSince(started) < 1.8 {
+                let before = Date()
+                stack.expectStepUpRequired(stack.protectedAction(token: nil), action: "cancel-appointment")
+                checkTimes.append(Date().timeIntervalSince(before))
+            }
+            #expect(stack.protectedAction(token: token).status == 200)
+            #expect(checkTimes.count >= 3 && checkTimes.allSatisfy { $0 < 1 }, "\(checkTimes)")
+
+            #expect(trickling.wait(timeout: .now() + 25) == .success)
+            let finished = answers.value
+            #expect(finished.count == 8)
+            for answer in finished {
+                #expect(answer.status == 408, "\(finished)")
+                #expect(answer.seconds >= 2 && answer.seconds < 6, "408 at the 2 s deadline: \(finished)")
+            }
+            // The workers are free again.
+            #expect(stack.client.request("GET", "/api/otp/health", as: .alice, timeoutSeconds: 5).status == 200)
+            #expect(stack.sms.messages().allSatisfy { $0.to != "+14155550207" })
+        }
+
         @Test func verifyPhoneHealthAndUnknownPaths() throws {
             let stack = try WebServerStack(.apache)
             defer { stack.finish() }
@@ -122,4 +169,9 @@ extension Integration {
             #expect(wrongType.status == 415)
         }
     }
+}
+
+private struct Trickled: Sendable {
+    var status: Int
+    var seconds: TimeInterval
 }

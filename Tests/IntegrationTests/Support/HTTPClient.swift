@@ -35,9 +35,15 @@ struct HTTPClient: Sendable {
         static let voiceAgent = Credentials(user: "voice-agent", password: "voice-agent-password")
     }
 
+    /// How a slow client sends its body: `bytes` at a time with a pause before each piece.
+    struct Trickle: Sendable {
+        var bytes: Int
+        var pause: TimeInterval
+    }
+
     func request(
         _ method: String, _ path: String, as credentials: Credentials? = nil,
-        headers: [String] = [], body: String? = nil, timeoutSeconds: Int = 30
+        headers: [String] = [], body: String? = nil, trickle: Trickle? = nil, timeoutSeconds: Int = 30
     ) -> HTTPResult {
         _ = HTTPClient.initialize
         guard let handle = curl_easy_init() else { fatalError("curl_easy_init") }
@@ -56,7 +62,12 @@ struct HTTPClient: Sendable {
         }
         if let body {
             _ = otp_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.utf8.count)
-            _ = otp_curl_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, body)
+            if let trickle {
+                collected.upload = Upload(bytes: Array(body.utf8), piece: trickle.bytes, pauseMicroseconds: useconds_t(trickle.pause * 1_000_000))
+                _ = otp_curl_setopt_long(handle, CURLOPT_POST, 1)
+            } else {
+                _ = otp_curl_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, body)
+            }
         }
         var list: UnsafeMutablePointer<curl_slist>?
         for header in headers + ["Expect:"] { list = curl_slist_append(list, header) }
@@ -76,6 +87,21 @@ struct HTTPClient: Sendable {
                 return size * count
             }
             _ = otp_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, pointer)
+            if pointer.pointee.upload != nil {
+                _ = otp_curl_setopt_read_function(handle) { buffer, size, count, context in
+                    let sink = context!.assumingMemoryBound(to: Collected.self)
+                    guard var upload = sink.pointee.upload, let buffer else { return 0 }
+                    usleep(upload.pauseMicroseconds)
+                    let length = min(upload.piece, size * count, upload.bytes.count - upload.sent)
+                    upload.bytes.withUnsafeBytes { bytes in
+                        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + upload.sent, byteCount: length)
+                    }
+                    upload.sent += length
+                    sink.pointee.upload = upload
+                    return length
+                }
+                _ = otp_curl_setopt_pointer(handle, CURLOPT_READDATA, pointer)
+            }
             return curl_easy_perform(handle)
         }
         guard code == CURLE_OK else {
@@ -101,6 +127,14 @@ struct HTTPClient: Sendable {
 private struct Collected {
     var body: [UInt8] = []
     var headerLines: [String] = []
+    var upload: Upload?
+}
+
+private struct Upload {
+    var bytes: [UInt8]
+    var piece: Int
+    var pauseMicroseconds: useconds_t
+    var sent = 0
 }
 
 /// Runs `count` blocking closures on `count` threads at once and returns their results in order.

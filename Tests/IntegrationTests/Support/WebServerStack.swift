@@ -6,9 +6,10 @@ import Testing
 /// own SQLite file and SMS sink. Both servers run in the foreground as children of the test, from
 /// a private configuration; the system services are never used.
 ///
-/// - `.apache`: otp-fcgi listens on a loopback TCP port (mod_authnz_fcgi speaks only TCP); the API
-///   goes through mod_proxy_fcgi, the protected action through mod_authnz_fcgi to a CGI script on
-///   a second virtual host standing in for the application.
+/// - `.apache`: two otp-fcgi processes on one database, as shipped: the API on a unix socket
+///   through mod_proxy_fcgi, and the step-up check alone (`--step-up-check-only`) on a loopback TCP
+///   port for mod_authnz_fcgi (it speaks only TCP), which gates the protected action, a CGI script
+///   on a second virtual host standing in for the application.
 /// - `.lighttpd`: otp-fcgi listens on a unix socket; the API goes through mod_fastcgi, the
 ///   protected path through mod_fastcgi in authorizer mode, then a CGI script.
 /// - `.lighttpdCGI`: no otp-fcgi process; lighttpd's mod_cgi starts the binary for every request
@@ -23,17 +24,23 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     let httpsPort: Int
     /// Apache only: the virtual host that stands in for the application.
     let backendPort: Int
-    /// Apache only: otp-fcgi's TCP port.
+    /// Apache only: the step-up check's TCP port.
     let fastCGIPort: Int
     let pepper = "test-pepper-" + UUID().uuidString
     let client: HTTPClient
     private var responder: ChildProcess?
+    /// Apache only: the check-only instance.
+    private var authorizer: ChildProcess?
     private var server: ChildProcess?
     /// Everything that must never appear in a log: filled by the API helpers as they go.
     let secrets = SecretLedger()
 
-    init(_ kind: Kind) throws {
+    /// More `serve` options for the API instance (`--body-timeout 2`, …).
+    private let serveArguments: [String]
+
+    init(_ kind: Kind, serveArguments: [String] = []) throws {
         self.kind = kind
+        self.serveArguments = serveArguments
         state = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-web-\(UUID().uuidString.prefix(8))")
         // Apache's children (www-data when the tests run as root) read the htpasswd file and the
         // example application from here.
@@ -94,22 +101,33 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     /// Every log of the run: otp-fcgi's stderr (in CGI mode the web server's stderr), the web
     /// server's error and access logs.
     var logs: String {
-        let names = ["otp-fcgi.log", "apache2-error.log", "apache2-access.log", "apache2-stderr.log", "lighttpd-error.log", "lighttpd-stderr.log"]
+        let names = ["otp-fcgi.log", "otp-fcgi-authorizer.log", "apache2-error.log", "apache2-access.log", "apache2-stderr.log", "lighttpd-error.log", "lighttpd-stderr.log"]
         return names.map { (try? String(contentsOf: state.appendingPathComponent($0), encoding: .utf8)) ?? "" }.joined(separator: "\n")
     }
 
     private func startResponder() throws {
-        let listen = kind == .apache ? "127.0.0.1:\(fastCGIPort)" : "unix:\(socketPath)"
-        let process = try ChildProcess.start(
-            TestStack.binary, ["serve", "--listen", listen, "--workers", "4"],
-            environment: configuration.merging(["PATH": "/usr/sbin:/usr/bin:/bin"]) { _, new in new },
-            stdout: .discard, stderr: .file(state.appendingPathComponent("otp-fcgi.log").path)
-        )
-        responder = process
-        try TestStack.waitUntil("otp-fcgi on \(listen)") {
-            !process.isRunning || (kind == .apache ? TestStack.canConnect(port: fastCGIPort) : FileManager.default.fileExists(atPath: socketPath))
+        responder = try startOTPFCGI(["--listen", "unix:\(socketPath)"] + serveArguments, log: "otp-fcgi.log") { FileManager.default.fileExists(atPath: self.socketPath) }
+        if kind == .apache {
+            // As the shipped otp-fcgi.socket does (SocketGroup=www-data, mode 0660): Apache's
+            // children run as www-data when the tests run as root.
+            if getuid() == 0, let group = getgrnam("www-data") {
+                guard chown(socketPath, 0, group.pointee.gr_gid) == 0 else { throw StackError("chown \(socketPath) failed") }
+            }
+            authorizer = try startOTPFCGI(["--listen", "127.0.0.1:\(fastCGIPort)", "--step-up-check-only"], log: "otp-fcgi-authorizer.log") {
+                TestStack.canConnect(port: self.fastCGIPort)
+            }
         }
+    }
+
+    private func startOTPFCGI(_ arguments: [String], log: String, ready: @escaping () -> Bool) throws -> ChildProcess {
+        let process = try ChildProcess.start(
+            TestStack.binary, ["serve", "--workers", "4"] + arguments,
+            environment: configuration.merging(["PATH": "/usr/sbin:/usr/bin:/bin"]) { _, new in new },
+            stdout: .discard, stderr: .file(state.appendingPathComponent(log).path)
+        )
+        try TestStack.waitUntil("otp-fcgi \(arguments.joined(separator: " "))") { !process.isRunning || ready() }
         guard process.isRunning else { throw StackError("otp-fcgi exited at start:\n\(logs)") }
+        return process
     }
 
     private func startServer() throws {
@@ -137,7 +155,7 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     /// SIGTERM to the web server, then to otp-fcgi; SIGKILL after 10 s, so a stuck server cannot
     /// hang the suite.
     func stopAll() {
-        for process in [server, responder].compactMap({ $0 }) {
+        for process in [server, responder, authorizer].compactMap({ $0 }) {
             process.stop(killAfter: 10)
         }
     }
