@@ -20,6 +20,7 @@ install -D -m 0644 packaging/otp-fcgi-check.service "$root/lib/systemd/system/ot
 install -D -m 0644 packaging/otp-fcgi-check.socket "$root/lib/systemd/system/otp-fcgi-check.socket"
 install -D -m 0644 nginx/snippets/otp-fcgi.conf "$root/etc/nginx/snippets/otp-fcgi.conf"
 install -D -m 0644 nginx/conf.d/otp-fcgi.conf "$root/etc/nginx/conf.d/otp-fcgi.conf"
+install -D -m 0644 nginx/conf.d/otp-fcgi-status.conf "$root/etc/nginx/conf.d/otp-fcgi-status.conf"
 install -D -m 0644 nginx/otp-fcgi_params "$root/etc/nginx/otp-fcgi_params"
 install -D -m 0644 nginx/sites-available/otp-fcgi-example.conf "$root/usr/share/doc/otp-fcgi/examples/nginx-site.conf"
 install -D -m 0644 nginx/sites-available/otp-fcgi-example/protected.conf "$root/usr/share/doc/otp-fcgi/examples/nginx-site-protected.conf"

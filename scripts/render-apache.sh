@@ -4,12 +4,14 @@
 # the example site's self-signed certificate and its two demo users (once).
 #
 # usage: scripts/render-apache.sh STATE_DIR HTTPS_PORT BACKEND_PORT OTP_FCGI_PORT
+#   STATUS_PORT (environment, default 9478): the loopback port of health and metrics
 set -euo pipefail
 
 state=$(realpath -m "$1")
 https_port=$2
 backend_port=$3
 otp_port=$4
+status_port=${STATUS_PORT:-9478}
 here=$(cd "$(dirname "$0")/.." && pwd)
 src="$here/apache2"
 out="$state/apache2"
@@ -31,6 +33,7 @@ render() {
         -e "s|fcgi://127.0.0.1:9000|fcgi://127.0.0.1:$otp_port|g" \
         -e "s|unix:/run/otp-fcgi/otp.sock|unix:$state/otp.sock|g" \
         -e "s|127.0.0.1:8443|127.0.0.1:$https_port|g" \
+        -e "s|127.0.0.1:9478|127.0.0.1:$status_port|g" \
         -e "s|127.0.0.1:8444|127.0.0.1:$backend_port|g" \
         -e "s|@STATE@|$state|g" \
         "$1" | awk -v user="$user_directive" '{ if ($0 == "@USER_DIRECTIVE@") print user; else print }' > "$2"

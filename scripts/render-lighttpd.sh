@@ -7,11 +7,13 @@
 #   fastcgi: the API and the authorizer over the socket STATE_DIR/otp.sock (50-otp-fcgi.conf)
 #   cgi:     the API as plain CGI through cgi-bin/otp-fcgi, which reads STATE_DIR/otp-fcgi.env
 #            (written by the caller) and runs OTP_FCGI_BINARY (50-otp-fcgi-cgi.conf)
+#   STATUS_PORT (environment, default 9478): the loopback port of health and metrics
 set -euo pipefail
 
 state=$(realpath -m "$1")
 https_port=$2
 mode=$3
+status_port=${STATUS_PORT:-9478}
 here=$(cd "$(dirname "$0")/.." && pwd)
 binary=$(realpath -m "${4:-$here/.build/debug/otp-fcgi}")
 src="$here/lighttpd"
@@ -27,6 +29,7 @@ render() {
         -e "s|/etc/otp-fcgi/otp-fcgi.env|$state/otp-fcgi.env|g" \
         -e "s|/usr/local/bin/otp-fcgi|$binary|g" \
         -e "s|127.0.0.1:8443|127.0.0.1:$https_port|g" \
+        -e "s|127.0.0.1:9478|127.0.0.1:$status_port|g" \
         -e "s|server.port          = 8443|server.port          = $https_port|" \
         -e "s|@STATE@|$state|g" \
         "$1" > "$2"

@@ -3,13 +3,15 @@
 # files a sysadmin installs, with production paths replaced by local ones. Also makes the
 # example site's self-signed certificate and its two demo users (once).
 #
-# usage: scripts/render-nginx.sh STATE_DIR HTTPS_PORT BACKEND_PORT [SEND_RATE]
+# usage: [STATUS_PORT=9478] scripts/render-nginx.sh STATE_DIR HTTPS_PORT BACKEND_PORT [SEND_RATE]
+# (STATUS_PORT: the loopback port of health and metrics)
 set -euo pipefail
 
 state=$(realpath -m "$1")
 https_port=$2
 backend_port=$3
 send_rate=${4:-}
+status_port=${STATUS_PORT:-9478}
 here=$(cd "$(dirname "$0")/.." && pwd)
 src="$here/nginx"
 out="$state/nginx"
@@ -24,6 +26,7 @@ render() {
         -e "s|/etc/nginx/otp-fcgi-example|$state|g" \
         -e "s|127.0.0.1:8443|127.0.0.1:$https_port|g" \
         -e "s|127.0.0.1:8444|127.0.0.1:$backend_port|g" \
+        -e "s|127.0.0.1:9478|127.0.0.1:$status_port|g" \
         -e "s|@STATE@|$state|g" \
         -e "s|@USER_DIRECTIVE@|$user_directive|g" \
         "$1" > "$2"
@@ -31,6 +34,7 @@ render() {
 
 render "$src/dev/nginx.conf" "$out/nginx.conf"
 render "$src/conf.d/otp-fcgi.conf" "$out/conf.d/otp-fcgi.conf"
+render "$src/conf.d/otp-fcgi-status.conf" "$out/conf.d/otp-fcgi-status.conf"
 render "$src/snippets/otp-fcgi.conf" "$out/snippets/otp-fcgi.conf"
 render "$src/otp-fcgi_params" "$out/otp-fcgi_params"
 render "$src/sites-available/otp-fcgi-example.conf" "$out/sites-enabled/otp-fcgi-example.conf"

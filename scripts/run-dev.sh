@@ -8,12 +8,13 @@ cd "$here"
 state="$here/.state"
 https_port=${PORT:-8443}
 backend_port=${BACKEND_PORT:-8444}
+status_port=${STATUS_PORT:-9478}
 binary=${OTP_FCGI_BINARY:-$here/.build/release/otp-fcgi}
 
 mkdir -p "$state"
 chmod 700 "$state"
 [ -s "$state/pepper" ] || (umask 077 && openssl rand -hex 32 > "$state/pepper")
-"$here/scripts/render-nginx.sh" "$state" "$https_port" "$backend_port"
+STATUS_PORT=$status_port "$here/scripts/render-nginx.sh" "$state" "$https_port" "$backend_port"
 nginx -t -q -p "$state/nginx" -c "$state/nginx/nginx.conf" -e "$state/nginx-error.log"
 
 export OTP_PEPPER
@@ -80,6 +81,9 @@ Try it from another terminal in $here:
 
   # 7. ...and refused the second time (401, step-up required)
   curl -sS -w '\n' --cacert .state/cert.pem -u alice:alice-password -H "X-Step-Up-Token: \$TOKEN" $base/account/cancel-appointment
+
+  # 8. health and metrics: on their own loopback server, not on the site
+  curl -sS -w '\n' http://127.0.0.1:$status_port/health; curl -sS http://127.0.0.1:$status_port/metrics | grep otp_step_up_checks_total
 
 Logs: .state/otp-fcgi.log, .state/nginx-error.log. Ctrl-C stops both.
 EOT

@@ -90,13 +90,12 @@ extension Integration {
             #expect(stack.client.request("GET", "/api/otp/x/metrics", as: .alice).status == 404)
         }
 
-        @Test func healthAnswersOkFromLoopback() throws {
+        @Test func healthAndMetricsAnswerOnlyOnTheLoopbackStatusServer() throws {
             let stack = try TestStack()
             defer { stack.finish() }
-            let health = stack.client.request("GET", "/api/otp/health", as: .alice)
-            #expect(health.status == 200)
-            #expect(health.body == #"{"status": "ok"}"#)
-            #expect(health.header("Cache-Control") == "no-store")
+            stack.expectStatusOnItsOwnPortOnly()
+            #expect(stack.statusClient.request("POST", "/health", body: "{}").status == 405)
+            #expect(stack.statusClient.request("HEAD", "/metrics").status == 200)
         }
 
         @Test func codesOfOnePurposeDoNotVerifyTheOther() throws {

@@ -45,8 +45,10 @@ extension Integration {
             let token = try served.stepUpToken(phone: "+14155550240")
             #expect(served.protectedAction(token: token).status == 200)
             #expect(served.protectedAction(token: token).status == 401)
-            #expect(served.client.request("GET", "/api/otp/health", as: .alice).status == 200)
-            #expect(served.client.request("GET", "/api/otp/metrics", as: .alice).body.contains("otp_step_up_checks_total"))
+            let status = HTTPClient(baseURL: "http://127.0.0.1:9478", caFile: "/dev/null")
+            #expect(status.request("GET", "/health").status == 200)
+            #expect(status.request("GET", "/metrics").body.contains("otp_step_up_checks_total"))
+            #expect(served.client.request("GET", "/api/otp/health", as: .alice).status == 404)
             #expect(try ChildProcess.run("/usr/sbin/otp-fcgi", ["--help"]).output.contains("check-config"))
         }
     }
@@ -96,10 +98,12 @@ final class InstalledService {
             http {
                 access_log off;
                 include /etc/nginx/conf.d/otp-fcgi.conf;
+                include /etc/nginx/conf.d/otp-fcgi-status.conf;
                 server {
                     listen 127.0.0.1:\(port);
                     auth_basic "package test";
                     auth_basic_user_file \(htpasswd);
+                    set $otp_fcgi_user $remote_user;
                     include snippets/otp-fcgi.conf;
                     location = /protected {
                         auth_request /_otp/step-up-check;
@@ -119,13 +123,20 @@ final class InstalledService {
         try TestStack.waitUntil("nginx on \(port)") { TestStack.canConnect(port: port) || !nginx.isRunning }
     }
 
+    /// Verifies `phone` as alice's phone on record, then steps up with a code sent to it.
     func stepUpToken(phone: String) throws -> String {
-        let body = #"{"phone_e164": "\#(phone)", "purpose": "step_up"}"#
-        guard client.postJSON("/api/otp/send", body, as: .alice).status == 200 else { throw StackError("send failed") }
-        guard let code = sms.lastCode(to: phone, purpose: "step_up") else { throw StackError("no code") }
-        let verified = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "step_up", "code": "\#(code)"}"#, as: .alice)
-        guard let token = verified.json["step_up_token"] else { throw StackError("verify answered \(verified.status)") }
-        return token
+        for purpose in ["verify_phone", "step_up"] {
+            let sent = client.postJSON("/api/otp/send", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)"}"#, as: .alice)
+            guard sent.status == 200 else { throw StackError("\(purpose) send answered \(sent.status): \(sent.body)") }
+            guard let code = sms.lastCode(to: phone, purpose: purpose) else { throw StackError("no \(purpose) code") }
+            let verified = client.postJSON("/api/otp/verify", #"{"phone_e164": "\#(phone)", "purpose": "\#(purpose)", "code": "\#(code)"}"#, as: .alice)
+            guard verified.status == 200 else { throw StackError("\(purpose) verify answered \(verified.status): \(verified.body)") }
+            if purpose == "step_up" {
+                guard let token = verified.json["step_up_token"] else { throw StackError("no step_up_token: \(verified.body)") }
+                return token
+            }
+        }
+        throw StackError("unreachable")
     }
 
     func protectedAction(token: String) -> HTTPResult {

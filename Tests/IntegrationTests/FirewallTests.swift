@@ -119,7 +119,7 @@ extension Integration {
             #expect(stack.send("+4915123000001", "verify_phone").status == 200)  // DE: not listed
             #expect(stack.send("+14155550130", "verify_phone").status == 200)    // over the user's 2
             #expect(stack.sms.messages().count == 3)
-            let metrics = PrometheusText(stack.client.request("GET", "/api/otp/metrics", as: .alice).body)
+            let metrics = PrometheusText(stack.statusClient.request("GET", "/metrics").body)
             #expect(metrics["otp_sms_firewall_blocks_total{reason=\"number_type\",mode=\"monitor\"}"] == 1)
             #expect(metrics["otp_sms_firewall_blocks_total{reason=\"country_not_allowed\",mode=\"monitor\"}"] == 1)
             #expect(metrics["otp_sms_firewall_blocks_total{reason=\"user_budget\",mode=\"monitor\"}"] == 1)

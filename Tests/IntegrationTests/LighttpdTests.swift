@@ -107,9 +107,7 @@ extension Integration {
             #expect(verified.body == #"{"status": "verified"}"#)
             #expect(try sqlite(stack.databasePath, "SELECT phone_e164, phone_verified FROM users WHERE user_id = 'alice'") == "+14155550214|1")
 
-            let health = stack.client.request("GET", "/api/otp/health", as: .alice)
-            #expect(health.status == 200)
-            #expect(health.body == #"{"status": "ok"}"#)
+            stack.expectStatusOnItsOwnPortOnly(metrics: true)
             for path in ["/api/otp/step-up-check", "/api/otp/nothing"] {
                 #expect(stack.client.request("POST", path, as: .alice, body: "").status == 404, "\(path)")
             }

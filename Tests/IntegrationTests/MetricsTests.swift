@@ -24,7 +24,7 @@ extension Integration {
             #expect(stack.protectedAction(token: token).status == 401)          // denied: already used
             #expect(stack.protectedAction(token: token, as: .bob).status == 401) // denied: other user
 
-            let scrape = stack.client.request("GET", "/api/otp/metrics", as: .alice)
+            let scrape = stack.statusClient.request("GET", "/metrics")
             #expect(scrape.status == 200)
             #expect(scrape.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
             let metrics = PrometheusText(scrape.body)

@@ -48,7 +48,7 @@ extension Integration {
             let waited = Date().timeIntervalSince(started)
             #expect(answer.status == 503)
             #expect(waited < 2.5, "answered after \(waited) s: the busy timeout bounds the wait")
-            #expect(stack.client.request("GET", "/api/otp/health", as: .alice).status == 200, "readers are not blocked by a writer in WAL mode")
+            #expect(stack.statusClient.request("GET", "/health").status == 200, "readers are not blocked by a writer in WAL mode")
             #expect(stack.responderLog.contains("busy (sqlite 5"))
             holder.wait()
             #expect(stack.send("+14155550230", "verify_phone").status == 200)

@@ -5,6 +5,8 @@ import Testing
 /// secrets they see so the stack can check its logs for them at the end.
 protocol OTPSession: AnyObject {
     var client: HTTPClient { get }
+    /// Health and metrics: plain HTTP on the web server's own loopback port (never a public path).
+    var statusClient: HTTPClient { get }
     /// Where otp-fcgi's file SMS provider writes.
     var sms: SMSSink { get }
     var secrets: SecretLedger { get }
@@ -86,6 +88,30 @@ extension OTPSession {
         body: String = ""
     ) -> HTTPResult {
         client.request("POST", path, as: user, headers: headers + (token.map { ["X-Step-Up-Token: \($0)"] } ?? []), body: body)
+    }
+
+    /// Health (and metrics, where the server has them) answer on the loopback status port only: the
+    /// public site answers 404 for their old paths even to a logged-in client from 127.0.0.1, and
+    /// the status port serves nothing else.
+    func expectStatusOnItsOwnPortOnly(metrics: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) {
+        let health = statusClient.request("GET", "/health")
+        #expect(health.status == 200, sourceLocation: sourceLocation)
+        #expect(health.body == #"{"status": "ok"}"#, sourceLocation: sourceLocation)
+        #expect(health.header("Cache-Control") == "no-store", sourceLocation: sourceLocation)
+        if metrics {
+            let scrape = statusClient.request("GET", "/metrics")
+            #expect(scrape.status == 200, sourceLocation: sourceLocation)
+            #expect(scrape.body.contains("# TYPE otp_requests_in_flight gauge"), sourceLocation: sourceLocation)
+        }
+        for path in ["/api/otp/health", "/api/otp/metrics"] {
+            let answer = client.request("GET", path, as: .alice)
+            #expect(answer.status == 404, "\(path) on the public site: \(answer.status) \(answer.body)", sourceLocation: sourceLocation)
+            #expect(!answer.body.contains("otp_"), sourceLocation: sourceLocation)
+        }
+        for path in ["/", "/api/otp/send", "/health/x", "/metricsx"] {
+            let other = statusClient.request("GET", path)
+            #expect([403, 404].contains(other.status), "\(path) on the status port: \(other.status)", sourceLocation: sourceLocation)
+        }
     }
 
     /// Checks that `logs` contains none of the recorded secrets, nor any code the sink delivered.

@@ -44,6 +44,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
     /// verify_phone there binds to no user, so load tests can verify any number of phones; and
     /// `X-Forwarded-For` sets the client address (nginx's realip, trusting the test client only).
     let anonymousClient: HTTPClient
+    let statusClient: HTTPClient
     private(set) var responders: [ChildProcess?] = []
     var responder: ChildProcess? { responders.first ?? nil }
     private var nginx: ChildProcess?
@@ -61,11 +62,13 @@ final class TestStack: OTPSession, @unchecked Sendable {
         client = HTTPClient(baseURL: "https://127.0.0.1:\(httpsPort)", caFile: state.appendingPathComponent("cert.pem").path)
         let anonymousPort = try TestStack.freePort()
         anonymousClient = HTTPClient(baseURL: "http://127.0.0.1:\(anonymousPort)", caFile: state.appendingPathComponent("cert.pem").path)
+        let statusPort = try TestStack.freePort()
+        statusClient = HTTPClient(baseURL: "http://127.0.0.1:\(statusPort)", caFile: state.appendingPathComponent("cert.pem").path)
         record(secret: pepper)
 
         var render = [TestStack.repositoryRoot.appendingPathComponent("scripts/render-nginx.sh").path, state.path, "\(httpsPort)", "\(backendPort)"]
         if let rate = options.sendRate { render.append(rate) }
-        try ChildProcess.run(render[0], Array(render.dropFirst())).requireSuccess()
+        try ChildProcess.run(render[0], Array(render.dropFirst()), environment: TestStack.environment(statusPort: statusPort)).requireSuccess()
         // The test client stands for many client addresses: X-Forwarded-For sets REMOTE_ADDR here.
         try """
             server {
@@ -223,6 +226,11 @@ final class TestStack: OTPSession, @unchecked Sendable {
             return twilio.requests.last { $0.field("To") == phone && $0.answeredWith == .accept }?.code
         }
         return sms.lastCode(to: phone, purpose: purpose)
+    }
+
+    /// The test's environment with the status port the render scripts put in the configs.
+    static func environment(statusPort: Int) -> [String: String] {
+        ProcessInfo.processInfo.environment.merging(["STATUS_PORT": "\(statusPort)"]) { _, new in new }
     }
 
     // MARK: - Waiting and sockets

@@ -28,6 +28,7 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     let fastCGIPort: Int
     let pepper = "test-pepper-" + UUID().uuidString
     let client: HTTPClient
+    let statusClient: HTTPClient
     private var responder: ChildProcess?
     /// Apache only: the check-only instance.
     private var authorizer: ChildProcess?
@@ -49,18 +50,21 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
         backendPort = try TestStack.freePort()
         fastCGIPort = try TestStack.freePort()
         client = HTTPClient(baseURL: "https://127.0.0.1:\(httpsPort)", caFile: state.appendingPathComponent("cert.pem").path)
+        let statusPort = try TestStack.freePort()
+        statusClient = HTTPClient(baseURL: "http://127.0.0.1:\(statusPort)", caFile: state.appendingPathComponent("cert.pem").path)
+        let environment = TestStack.environment(statusPort: statusPort)
         record(secret: pepper)
 
         let scripts = TestStack.repositoryRoot.appendingPathComponent("scripts")
         switch kind {
         case .apache:
-            try ChildProcess.run(scripts.appendingPathComponent("render-apache.sh").path, [state.path, "\(httpsPort)", "\(backendPort)", "\(fastCGIPort)"])
+            try ChildProcess.run(scripts.appendingPathComponent("render-apache.sh").path, [state.path, "\(httpsPort)", "\(backendPort)", "\(fastCGIPort)"], environment: environment)
                 .requireSuccess()
         case .lighttpd:
-            try ChildProcess.run(scripts.appendingPathComponent("render-lighttpd.sh").path, [state.path, "\(httpsPort)", "fastcgi", TestStack.binary])
+            try ChildProcess.run(scripts.appendingPathComponent("render-lighttpd.sh").path, [state.path, "\(httpsPort)", "fastcgi", TestStack.binary], environment: environment)
                 .requireSuccess()
         case .lighttpdCGI:
-            try ChildProcess.run(scripts.appendingPathComponent("render-lighttpd.sh").path, [state.path, "\(httpsPort)", "cgi", TestStack.binary])
+            try ChildProcess.run(scripts.appendingPathComponent("render-lighttpd.sh").path, [state.path, "\(httpsPort)", "cgi", TestStack.binary], environment: environment)
                 .requireSuccess()
             let lines = configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
             let envFile = state.appendingPathComponent("otp-fcgi.env").path
