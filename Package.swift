@@ -36,6 +36,10 @@ let package = Package(
         .target(name: "OTPSystem", dependencies: ["OTPLogic", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OTPPhoneNumbers", dependencies: ["OTPLogic", "CPhoneNumber"]),
 
+        // `check-nginx`: nginx's configuration text in, findings out. Depends on nothing: the
+        // command line runs nginx -T and reads the files.
+        .target(name: "NginxCheck"),
+
         // The composition root, the command line and the FastCGI/CGI front.
         .executableTarget(
             name: "otp-fcgi",
