@@ -83,6 +83,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        .testTarget(name: "NginxCheckTests", dependencies: ["NginxCheck"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CCurl", "TestSupport", "OTPLogic"]
