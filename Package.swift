@@ -45,7 +45,7 @@ let package = Package(
             name: "otp-fcgi",
             dependencies: [
                 "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "CFastCGI",
-                "OTPPhoneNumbers",
+                "OTPPhoneNumbers", "NginxCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
