@@ -6,12 +6,14 @@ struct CheckNginx: ParsableCommand {
         commandName: "check-nginx",
         abstract: "Check nginx's configuration for otp-fcgi mistakes (client-chosen principal, reusable or leaked step-up tokens).",
         discussion: """
-            Runs `nginx -T` (or reads --file) and reports, as file:line: problem: …, every location that passes
-            to otp-fcgi and includes Debian's fastcgi_params, sends REMOTE_USER twice or from $remote_user
-            where no auth_basic checks it; a step-up check that is not internal, forwards the request body
-            or is cached; and every location protected by the check that passes X-Step-Up-Token on to the
-            application. Needs no otp-fcgi environment. Exits 0 when there is no problem, 1 when there
-            are problems, 2 when the configuration could not be read.
+            Runs `nginx -T` (or reads --file) and reports, as file:line: problem: …, every location that passes \
+            to otp-fcgi and includes Debian's fastcgi_params, sends REMOTE_USER twice or from $remote_user \
+            where no auth_basic checks it; a step-up check that is not internal, forwards the request body \
+            or is cached; and every location protected by the check that passes X-Step-Up-Token on to the \
+            application. Needs no otp-fcgi environment.
+
+            Exits 0 when there is no problem, 1 when there are problems, 2 when the configuration could \
+            not be read.
             """
     )
 
