@@ -36,12 +36,16 @@ let package = Package(
         .target(name: "OTPSystem", dependencies: ["OTPLogic", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OTPPhoneNumbers", dependencies: ["OTPLogic", "CPhoneNumber"]),
 
+        // `check-nginx`: nginx's configuration text in, findings out. Depends on nothing: the
+        // command line runs nginx -T and reads the files.
+        .target(name: "NginxCheck"),
+
         // The composition root, the command line and the FastCGI/CGI front.
         .executableTarget(
             name: "otp-fcgi",
             dependencies: [
                 "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "CFastCGI",
-                "OTPPhoneNumbers",
+                "OTPPhoneNumbers", "NginxCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -79,6 +83,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        .testTarget(name: "NginxCheckTests", dependencies: ["NginxCheck"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CCurl", "TestSupport", "OTPLogic"]

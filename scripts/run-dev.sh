@@ -16,6 +16,8 @@ chmod 700 "$state"
 [ -s "$state/pepper" ] || (umask 077 && openssl rand -hex 32 > "$state/pepper")
 STATUS_PORT=$status_port "$here/scripts/render-nginx.sh" "$state" "$https_port" "$backend_port"
 nginx -t -q -p "$state/nginx" -c "$state/nginx/nginx.conf" -e "$state/nginx-error.log"
+# The otp-fcgi mistakes nginx -t does not see (fastcgi_params, REMOTE_USER, the check, the token).
+"$binary" check-nginx --nginx-prefix "$state/nginx" --nginx-conf "$state/nginx/nginx.conf"
 
 export OTP_PEPPER
 OTP_PEPPER=$(cat "$state/pepper")

@@ -26,7 +26,7 @@ struct OTPFCGI: ParsableCommand {
             see the README for every variable and its default. Admin commands read the same
             environment as serve.
             """,
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Purge.self, Stats.self, ResetPhone.self, FirewallCommand.self, Explain.self, BenchMint.self],
+        subcommands: [Serve.self, CheckConfig.self, CheckNginx.self, Migrate.self, Purge.self, Stats.self, ResetPhone.self, FirewallCommand.self, Explain.self, BenchMint.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -42,6 +42,15 @@ extension Integration {
 
             let served = try InstalledService(environmentFile: environment)
             defer { served.stop() }
+            // check-nginx on what is installed: nginx's own configuration (Debian's stock files and the
+            // package's conf.d), and this test's, which uses the installed conf.d, snippet and params.
+            let path = ["PATH": "/usr/sbin:/usr/bin:/bin"]
+            let system = try ChildProcess.run("/usr/sbin/otp-fcgi", ["check-nginx"], environment: path, stdin: .empty)
+            #expect(system.status == 0, "\(system.output)")
+            let site = try ChildProcess.run("/usr/sbin/otp-fcgi", ["check-nginx", "--nginx-conf", served.nginxConfig], environment: path, stdin: .empty)
+            #expect(site.status == 0, "\(site.output)")
+            #expect(site.output == "nginx configuration: no problems found in 5 otp-fcgi locations\n")
+
             let token = try served.stepUpToken(phone: "+14155550240")
             #expect(served.protectedAction(token: token).status == 200)
             #expect(served.protectedAction(token: token).status == 401)
@@ -61,7 +70,7 @@ final class InstalledService {
     private let directory: URL
     private let spawn: ChildProcess
     private let nginx: ChildProcess
-    private let nginxConfig = "/etc/nginx/otp-fcgi-package-test.conf"
+    let nginxConfig = "/etc/nginx/otp-fcgi-package-test.conf"
     private let sms = SMSSink(path: "/var/lib/otp-fcgi/sms.jsonl")
 
     init(environmentFile: String) throws {
