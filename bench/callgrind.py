@@ -10,8 +10,16 @@ from pathlib import Path
 
 import fcgi_client
 import seed
-from common import PHONES, PURPOSE, SYNCHRONOUS, USER, BenchError, log
+from common import PHONES, SEND_PURPOSE, SYNCHRONOUS, USER, VERIFY_PURPOSE, BenchError, log
 from stack import can_connect_unix, start, stop, wait_for
+
+
+# Every endpoint callgrind measures; "send" is the send with the SMS firewall's budgets and
+# tripwire off, "send-firewall" the same send with the firewall on (monitor mode), as in the load cases.
+ENDPOINTS = ["floor-b", "health", "send", "send-firewall", "verify-wrong", "verify-right", "step-up-check"]
+# The number check: the C shim's entry into libphonenumber; its inclusive cost is everything the
+# check runs (libphonenumber, its regular expressions, ICU, allocations).
+NUMBER_CHECK = "otp_phone_classify"
 
 
 def callgrind_totals(path):
@@ -33,9 +41,11 @@ class Callgrind:
         subprocess.run(["objcopy", "--strip-debug", str(stack.binary), str(self.otp_binary)], check=True)
         self.template = self.dir / "template.sqlite3"
         mint = stack.mint(self.template)
+        self.costs = {}
+        # step_up codes, each of its own user whose verified phone it went to (bench-mint codes).
         self.supplies = {
-            "verify-wrong": mint.codes(PURPOSE, PHONES["cg-wrong"], n2),
-            "verify-right": mint.codes(PURPOSE, PHONES["cg-right"], n2),
+            "verify-wrong": mint.codes(VERIFY_PURPOSE, PHONES["cg-wrong"], n2),
+            "verify-right": mint.codes(VERIFY_PURPOSE, PHONES["cg-right"], n2),
             "step-up-check": mint.tokens(USER, n2),
         }
         seed.checkpoint(self.template)
@@ -49,18 +59,22 @@ class Callgrind:
             return fcgi_client.nginx_params("GET", "/floor-b"), b"", 204
         if endpoint == "step-up-check":
             token = self.supplies[endpoint][index]
+            # The parameters of the shipped /_otp/step-up-check (empty ones as nginx sends them).
             params = fcgi_client.nginx_params("GET", "/_otp/step-up-check", extra=[
-                *user, ("HTTP_X_STEP_UP_TOKEN", token), ("OTP_ENDPOINT", "step-up-check")])
+                *user, ("HTTP_X_STEP_UP_TOKEN", token), ("HTTP_X_STEP_UP_SUBJECT", ""), ("OTP_STEP_UP_ACTION", ""),
+                ("OTP_ENDPOINT", "step-up-check")])
             return params, b"", 204
-        if endpoint == "send":
-            body = json.dumps({"phone_e164": f"+{PHONES['cg-send'] + index}", "purpose": PURPOSE}).encode()
+        if endpoint in ("send", "send-firewall"):
+            phone = PHONES["cg-" + endpoint] + index
+            body = json.dumps({"phone_e164": f"+{phone}", "purpose": SEND_PURPOSE}).encode()
             return fcgi_client.nginx_params("POST", "/api/otp/send", body, "application/json", user), body, 200
-        phone, code, _ = self.supplies[endpoint][index]
+        phone, code, _, owner = self.supplies[endpoint][index]
         expected = 200
         if endpoint == "verify-wrong":
             code, expected = code[:-1] + str((int(code[-1]) + 1) % 10), 400
-        body = json.dumps({"phone_e164": phone, "purpose": PURPOSE, "code": code}).encode()
-        return fcgi_client.nginx_params("POST", "/api/otp/verify", body, "application/json", user), body, expected
+        body = json.dumps({"phone_e164": phone, "purpose": VERIFY_PURPOSE, "code": code}).encode()
+        return fcgi_client.nginx_params("POST", "/api/otp/verify", body, "application/json",
+                                        [("REMOTE_USER", owner), ("HTTP_X_STEP_UP_TOKEN", "")]), body, expected
 
     def run_one(self, endpoint, n):
         name = f"{endpoint}-{n}"
@@ -76,7 +90,7 @@ class Callgrind:
         else:
             shutil.copyfile(self.template, db)
             command = [*valgrind, str(self.otp_binary), "serve", "--listen", f"unix:{sock}", "--workers", "1"]
-            env = dict(self.stack.otp_environment(db), SWIFT_DETERMINISTIC_HASHING="1",
+            env = dict(self.stack.otp_environment(db, firewall=endpoint == "send-firewall"), SWIFT_DETERMINISTIC_HASHING="1",
                        OTP_SMS_FILE=str(self.dir / f"{name}-sms.jsonl"))
         process = start(command, self.dir / f"{name}.log", env=env)
         try:
@@ -105,8 +119,11 @@ class Callgrind:
                 log(f"  {endpoint}: {per_request:,.0f} instructions/request ({time.time() - started:.0f} s)")
         return figures
 
-    def profile(self, endpoint, inclusive, top):
-        """Per-request cost by function, self or inclusive: (annotate at N2 - annotate at N1) / (N2 - N1)."""
+    def per_request_costs(self, endpoint, inclusive):
+        """{function: instructions per request}, self or inclusive: (annotate at N2 - annotate at N1) / (N2 - N1)."""
+        if (endpoint, inclusive) in self.costs:
+            return self.costs[(endpoint, inclusive)]
+
         def functions(n):
             text = subprocess.run(["callgrind_annotate", "--threshold=100", f"--inclusive={'yes' if inclusive else 'no'}",
                                    str(self.dir / f"{endpoint}-{n}.out")], capture_output=True, text=True, check=True).stdout
@@ -118,8 +135,28 @@ class Callgrind:
             return costs
         low, high = functions(self.n1), functions(self.n2)
         span = self.n2 - self.n1
-        rows = sorted(((high.get(k, 0) - low.get(k, 0)) / span, k) for k in set(low) | set(high))
-        rows = [r for r in reversed(rows)][:top]
+        self.costs[(endpoint, inclusive)] = {k: (high.get(k, 0) - low.get(k, 0)) / span for k in set(low) | set(high)}
+        return self.costs[(endpoint, inclusive)]
+
+    def number_check(self, endpoint):
+        """Instructions per request of the number check (libphonenumber): the inclusive cost of
+        NUMBER_CHECK (the shim's entry), and the self cost of everything in the libraries it runs in
+        (libphonenumber, the regex engine, ICU, protobuf, abseil), by library."""
+        inclusive = self.per_request_costs(endpoint, True)
+        entry = [cost for name, cost in inclusive.items() if re.search(rf"\b{NUMBER_CHECK}\b", name)]
+        libraries = {}
+        for name, cost in self.per_request_costs(endpoint, False).items():
+            match = re.search(r"\[[^\]]*/(lib(?:phonenumber|re2|icu\w*|protobuf|absl\w*|boost\w*)[^/\]]*)\]$", name)
+            if match:
+                library = match.group(1).split(".so")[0]
+                libraries[library] = libraries.get(library, 0) + cost
+        return {"inclusive": round(max(entry)) if entry else None,
+                "libraries_self": {k: round(v) for k, v in sorted(libraries.items(), key=lambda kv: -kv[1]) if round(v)}}
+
+    def profile(self, endpoint, inclusive, top):
+        """Per-request cost by function, self or inclusive, the `top` most expensive."""
+        costs = self.per_request_costs(endpoint, inclusive)
+        rows = sorted(((cost, k) for k, cost in costs.items()), reverse=True)[:top]
         names = demangle([name for _, name in rows])
         return [{"instructions": round(cost), "function": shorten(name)} for (cost, _), name in zip(rows, names)]
 

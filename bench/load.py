@@ -6,7 +6,7 @@ import os
 import subprocess
 
 import seed
-from common import AUTHORIZATION, PHONES, PURPOSE, USER, WRK_DIR, BenchError, log
+from common import AUTHORIZATION, PHONES, SEND_PURPOSE, USER, VERIFY_PURPOSE, WRK_DIR, BenchError, basic_authorization, log
 
 
 def wrk(stack, script, path, connections, seconds, script_args=(), port=None):
@@ -154,48 +154,61 @@ class Runner:
         phone_hashes = {}  # otp_codes.phone_hash of each phone supplied, as bench-mint reported it
 
         def make_supply(count):
-            minted = stack.mint(db).codes(PURPOSE, self.next_phone, count)
+            # step_up codes: each phone the verified phone of its own user, who owns the code and
+            # sends its verify (verify.lua: that user's Basic header per request).
+            minted = stack.mint(db).codes(VERIFY_PURPOSE, self.next_phone, count)
             self.next_phone += count
             seed.checkpoint(db)
-            phone_hashes.update((phone, digest) for phone, _, digest in minted)
-            return [f"{phone} {code}" for phone, code, _ in minted]
+            phone_hashes.update((phone, digest) for phone, _, digest, _ in minted)
+            return [f"{phone} {code} {user}" for phone, code, _, user in minted]
 
         def preflight(line):
-            phone, code = line.split()
+            phone, code, user = line.split()
+            owner = {"Authorization": basic_authorization(user)}
             if wrong:
                 bad = code[:-1] + str((int(code[-1]) + 1) % 10)
-                status, body = stack.http("POST", "/api/otp/verify", json.dumps({"phone_e164": phone, "purpose": PURPOSE, "code": bad}),
-                                          port=port)
+                status, body = stack.http("POST", "/api/otp/verify",
+                                          json.dumps({"phone_e164": phone, "purpose": VERIFY_PURPOSE, "code": bad}), headers=owner, port=port)
                 attempts = seed.count(db, f"SELECT attempts FROM otp_codes WHERE phone_hash = '{phone_hashes[phone]}'")
                 if status != 400 or attempts != 1:
                     raise BenchError(f"preflight {name}: a wrong code answered {status} {body!r} with attempts={attempts} (expected 400, 1)")
             else:
-                status, body = stack.http("POST", "/api/otp/verify", json.dumps({"phone_e164": phone, "purpose": PURPOSE, "code": code}),
-                                          port=port)
+                # The owner's verify succeeds, with a token that admits the owner.
+                status, body = stack.http("POST", "/api/otp/verify",
+                                          json.dumps({"phone_e164": phone, "purpose": VERIFY_PURPOSE, "code": code}), headers=owner, port=port)
                 token = json.loads(body).get("step_up_token") if status == 200 else None
-                admitted = stack.http("GET", "/protected", headers={"X-Step-Up-Token": token}, port=port)[0] if token else None
+                admitted = (stack.http("GET", "/protected", headers={**owner, "X-Step-Up-Token": token}, port=port)[0]
+                            if token else None)
                 if status != 200 or admitted != 200:
-                    raise BenchError(f"preflight {name}: a seeded code answered {status} {body!r}; its token then {admitted} (expected 200, 200)")
+                    raise BenchError(f"preflight {name}: a seeded code answered {status} {body!r} to its owner; its token then "
+                                     f"{admitted} (expected 200, 200)")
 
         effect = ("SELECT count(*) FROM otp_codes WHERE attempts > 0" if wrong
                   else "SELECT count(*) FROM otp_codes WHERE verified_at IS NOT NULL")
         return self._supplied(name, connections, db, "verify.lua", "/api/otp/verify", make_supply, preflight, effect,
-                              [AUTHORIZATION, "wrong" if wrong else "right", PURPOSE], "all" if wrong else "none", big)
+                              ["wrong" if wrong else "right", VERIFY_PURPOSE], "all" if wrong else "none", big)
 
-    def send(self, name, connections):
+    def send(self, name, connections, db, firewall=False):
+        """verify_phone sends as USER, each to a new phone (a valid Dutch mobile), through
+        /bench/send to the main otp-fcgi (the firewall's budgets and tripwire off) or, with
+        `firewall`, through /bench/send-firewall to the otp-fcgi with the firewall on (monitor mode)."""
         stack = self.stack
-        first = PHONES["send"]
-        status, body = stack.http("POST", "/bench/send", json.dumps({"phone_e164": f"+{first}", "purpose": PURPOSE}))
+        path, log_name, first = (("/bench/send-firewall", "otp-fcgi-firewall", PHONES["send-firewall"]) if firewall
+                                 else ("/bench/send", "otp-fcgi", PHONES["send"]))
+        seed.clear(db)  # both send cases start on an empty database, with no firewall records
+        case_mark = stack.log_mark(log_name)
+        status, body = stack.http("POST", path, json.dumps({"phone_e164": f"+{first}", "purpose": SEND_PURPOSE}))
         if status != 200 or f'"+{first}"' not in stack.sms_file.read_text():
             raise BenchError(f"preflight {name}: send answered {status} {body!r}, or no SMS reached the file sink")
-        args = [AUTHORIZATION, PURPOSE]
-        warm = wrk(stack, "send.lua", "/bench/send", connections, self.warmup, [str(first), "1", "@THREADS@", *args])
+        args = [AUTHORIZATION, SEND_PURPOSE]
+        warm = wrk(stack, "send.lua", path, connections, self.warmup, [str(first), "1", "@THREADS@", *args])
         lines_before = stack.sms_file.read_text().count("\n")
-        mark = stack.log_mark()
-        measured = wrk(stack, "send.lua", "/bench/send", connections, self.duration,
+        mark = stack.log_mark(log_name)
+        measured = wrk(stack, "send.lua", path, connections, self.duration,
                        [str(first), str(warm["next_index"]), "@THREADS@", *args])
         delivered = stack.sms_file.read_text().count("\n") - lines_before
-        return self.record(name, connections, measured, "none", db_delta=delivered, service_errors=stack.errors_since(mark))
+        extra = {"firewall_log": stack.firewall_lines_since(case_mark)} if firewall else None
+        return self.record(name, connections, measured, "none", db_delta=delivered, extra=extra, service_errors=stack.errors_since(mark))
 
 
 def write_lines(path, lines):

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import charts  # noqa: E402
 import report  # noqa: E402
 import seed  # noqa: E402
-from callgrind import Callgrind  # noqa: E402
+from callgrind import ENDPOINTS, Callgrind  # noqa: E402
 from common import BENCH, MAIN_CONNECTIONS, ROOT, SWEEP, BenchError, log  # noqa: E402
 from load import Runner  # noqa: E402
 from stack import Stack, ensure_packages, memory, remove_databases, reset_peak, stop_all  # noqa: E402
@@ -80,7 +80,10 @@ def run(args, results_dir, started):
     db_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(state, binary, floor_b, db_dir)
     if args.callgrind_only is not None:
-        endpoints = args.callgrind_only or ["floor-b", "health", "send", "verify-wrong", "verify-right", "step-up-check"]
+        endpoints = args.callgrind_only or ENDPOINTS
+        unknown = [e for e in endpoints if e not in ENDPOINTS]
+        if unknown:
+            raise BenchError(f"--callgrind-only: unknown endpoint(s) {', '.join(unknown)}; known: {', '.join(ENDPOINTS)}")
         log(f"callgrind only: {', '.join(endpoints)}")
         cg = Callgrind(stack, args.cg_n1, args.cg_n2)
         figures = cg.measure(endpoints)
@@ -88,10 +91,20 @@ def run(args, results_dir, started):
             if endpoint != "floor-b":
                 for row in cg.profile(endpoint, inclusive=False, top=12):
                     print(f"  {endpoint:>14} {row['instructions']:>8,}  {row['function']}")
-        return figures
+        for endpoint in endpoints:
+            if endpoint.startswith("send"):
+                check = cg.number_check(endpoint)
+                print(f"  {endpoint}: number check {report.fmt(check['inclusive'])} instructions/request "
+                      f"(self, by library: {check['libraries_self']})")
+        for line in report.firewall_lines({"instructions": figures, "number_check": {
+                e: cg.number_check(e) for e in endpoints if e.startswith("send")}}):
+            print(f"  {line}")
+        return 0  # the figures are printed; main's value is the exit status
     stack.render_nginx()
     small_db = db_dir / "otp.sqlite3"
     stack.otp = stack.start_otp(small_db)
+    # The send case once more, to a second otp-fcgi on the same database with the SMS firewall on.
+    stack.otp_firewall = stack.start_otp(small_db, "otp-fcgi-firewall", stack.socket_firewall, firewall=True)
     stack.floor_b = stack.start_floor_b("mutex")
     stack.floor_b_plain = stack.start_floor_b("plain")
     stack.start_nginx()
@@ -111,7 +124,8 @@ def run(args, results_dir, started):
     floor_bs = [runner.static("floor B", "/floor-b", c, 204)]
     cases = [
         ("health", lambda: runner.static("health", "/api/otp/health", c, 200)),
-        ("send", lambda: runner.send("send (file sink)", c)),
+        ("send", lambda: runner.send("send (file sink)", c, small_db)),
+        ("send firewall", lambda: runner.send("send (file sink, firewall on)", c, small_db, firewall=True)),
         ("wrong", lambda: runner.verify("verify (wrong code)", c, small_db, True)),
         ("right", lambda: runner.verify("verify (right code)", c, small_db, False)),
         ("check", lambda: runner.step_up_check("step-up-check", c, small_db)),
@@ -129,7 +143,7 @@ def run(args, results_dir, started):
                                    runs_rps=[floor_a_start["rps"], floor_a_end["rps"]])
     data["floor_runs"] = {"floor A": results[("floor A", c)]["runs_rps"], "floor B": all_b}
     data["main"] = [results[k] for k in [("floor A", c), ("floor B", c), ("floor B plain", c), ("health", c), ("send", c),
-                                         ("wrong", c), ("right", c), ("check", c)]]
+                                         ("send firewall", c), ("wrong", c), ("right", c), ("check", c)]]
 
     log("step-up check sweep")
     for n in SWEEP:
@@ -183,9 +197,9 @@ def run(args, results_dir, started):
     if not args.skip_callgrind:
         log(f"callgrind: instructions per request, ({args.cg_n2} − {args.cg_n1}) requests, straight on the socket")
         cg = Callgrind(stack, args.cg_n1, args.cg_n2)
-        endpoints = ["floor-b", "health", "send", "verify-wrong", "verify-right", "step-up-check"]
-        data["instructions"] = cg.measure(endpoints)
-        data["profiles"] = {e: {"self": cg.profile(e, False, 20), "inclusive": cg.profile(e, True, 40)} for e in endpoints}
+        data["instructions"] = cg.measure(ENDPOINTS)
+        data["profiles"] = {e: {"self": cg.profile(e, False, 20), "inclusive": cg.profile(e, True, 40)} for e in ENDPOINTS}
+        data["number_check"] = {e: cg.number_check(e) for e in ("send", "send-firewall")}
 
     data["problems"] = runner.problems
     data["meta"]["wall_seconds"] = round(time.time() - started)

@@ -40,10 +40,12 @@ class Mint:
         return self._lines()
 
     def codes(self, purpose, first_phone, count):
-        """A live code each for phones +first_phone, +first_phone+1, ...; returns [(phone, code, phone_hash)],
-        phone_hash as otp_codes.phone_hash holds it."""
+        """A live code each for phones +first_phone, +first_phone+1, ...; returns [(phone, code, phone_hash, user)],
+        phone_hash as otp_codes.phone_hash holds it. step_up: each phone is the verified phone of its
+        own user (bench-<digits>), who owns the code; verify_phone: user is None (the code is the phone's)."""
         self._run("codes", purpose, first_phone, count, self.out)
-        return [tuple(line.split()) for line in self._lines()]
+        rows = [line.split() for line in self._lines()]
+        return [(row[0], row[1], row[2], row[3] if len(row) > 3 else None) for row in rows]
 
     def filler(self, count):
         """`count` live tokens (of other users) and `count` live codes: the scale case's bulk."""
@@ -58,11 +60,12 @@ def connect(path):
 
 
 def clear(path):
-    """Empties the code and token tables (between cases, so the small database stays small)."""
+    """Empties the code, token, user and SMS firewall tables (between cases, so the small database
+    stays small and each send case starts with no firewall records)."""
     db = connect(path)
     db.execute("BEGIN IMMEDIATE")
-    db.execute("DELETE FROM step_up_tokens")
-    db.execute("DELETE FROM otp_codes")
+    for table in ("step_up_tokens", "otp_codes", "users", "sms_firewall"):
+        db.execute(f"DELETE FROM {table}")
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()

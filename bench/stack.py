@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import seed
-from common import AUTHORIZATION, BENCH, ROOT, SYNCHRONOUS, TTL_SECONDS, WORKERS, BenchError, log
+from common import AUTHORIZATION, BENCH, FIREWALL_OFF, FIREWALL_ON, ROOT, SYNCHRONOUS, TTL_SECONDS, WORKERS, BenchError, log
 
 PACKAGES = ["wrk", "valgrind", "gnuplot-nox", "gcc", "libc6-dev", "libfcgi-dev", "libsqlite3-dev", "nginx",
             "binutils", "openssl"]
@@ -123,9 +123,11 @@ class Stack:
         self.port_1m = free_port()  # a second bench server: the same API in front of the 1M-row database
         self.pepper = os.urandom(32).hex()
         self.socket = state / "otp.sock"
+        self.socket_firewall = state / "otp-firewall.sock"  # the send case with the SMS firewall on
         self.sms_file = state / "sms.jsonl"
         self.otp = None
         self.otp_1m = None
+        self.otp_firewall = None
         self.floor_b = None
         self.floor_b_plain = None
         self.nginx = None
@@ -146,7 +148,9 @@ class Stack:
         site = site.replace("@STATE@", str(self.state)).replace("@PORT_1M@", str(self.port_1m)).replace("@PORT@", str(self.port))
         (self.state / "nginx/sites-enabled/bench.conf").write_text(site)
 
-    def otp_environment(self, db):
+    def otp_environment(self, db, firewall=False):
+        """firewall: the SMS firewall on (monitor mode, budgets out of reach); else its budgets and
+        tripwire off (common.FIREWALL_OFF, FIREWALL_ON)."""
         return {
             "PATH": "/usr/sbin:/usr/bin:/bin",
             "OTP_PEPPER": self.pepper,
@@ -157,16 +161,17 @@ class Stack:
             # Minted rows live an hour; the code and token rules check lifetimes against these.
             "OTP_TTL_SECONDS": str(TTL_SECONDS),
             "STEP_UP_TOKEN_TTL_SECONDS": str(TTL_SECONDS),
+            **(FIREWALL_ON if firewall else FIREWALL_OFF),
         }
 
     def mint(self, db):
         """`otp-fcgi bench-mint` (the binary under test) on `db`, in the environment otp-fcgi serves `db` with."""
         return seed.Mint(self.binary, self.otp_environment(db), self.state / "minted.txt")
 
-    def start_otp(self, db, name="otp-fcgi", sock=None):
+    def start_otp(self, db, name="otp-fcgi", sock=None, firewall=False):
         sock = sock or self.socket
         process = start([str(self.binary), "serve", "--listen", f"unix:{sock}", "--workers", str(WORKERS)],
-                        self.state / f"{name}.log", env=self.otp_environment(db))
+                        self.state / f"{name}.log", env=self.otp_environment(db, firewall))
         wait_for(f"{name} socket", lambda: can_connect_unix(sock), process=process)
         return process
 
@@ -196,6 +201,19 @@ class Stack:
             f.seek(offset)
             lines = [l for l in f.read().decode(errors="replace").splitlines() if "level=error" in l or "level=critical" in l]
         return len(lines), (shorten_log_line(lines[0]) if lines else None)
+
+    def firewall_lines_since(self, mark):
+        """The SMS firewall's log lines since mark, by outcome and reason: {"would_block country_paused": n, ...}."""
+        name, offset = mark
+        with open(self.state / f"{name}.log", "rb") as f:
+            f.seek(offset)
+            lines = [l for l in f.read().decode(errors="replace").splitlines() if "event=sms.firewall" in l]
+        counts = {}
+        for line in lines:
+            fields = dict(re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', line))
+            key = f"{fields.get('outcome', '?').strip(chr(34))} {fields.get('reason', '').strip(chr(34))}".strip()
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def http(self, method, path, body=None, headers=None, port=None):
         connection = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=30)

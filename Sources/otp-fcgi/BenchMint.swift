@@ -34,20 +34,31 @@ struct BenchMint: ParsableCommand {
 
     struct Codes: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A live code of PURPOSE for each of COUNT phones from +FIRST up; `phone code phone_hash` a line to OUT."
+            abstract: "A live code of PURPOSE for each of COUNT phones from +FIRST up; `phone code phone_hash` a line to OUT.",
+            discussion: """
+                For step_up, each phone is also the verified phone of its own user, PREFIX followed by the \
+                phone's digits (bench-31630000000), who owns the code; the line then ends with that user: \
+                `phone code phone_hash user`.
+                """
         )
 
         @Argument var purpose: String
         @Argument var first: Int
         @Argument var count: Int
         @Argument var out: String
+        @Option(name: .customLong("user-prefix"), help: "step_up: the users are PREFIX followed by their phone's digits.")
+        var userPrefix = "bench-"
 
         func run() throws {
             guard let purpose = Purpose(rawValue: purpose) else { throw ValidationError("PURPOSE must be verify_phone or step_up") }
             var minter = try Minter()
             let phones = (0..<count).map { PhoneNumber("+\(first + $0)") }
             guard phones.allSatisfy({ $0 != nil }) else { throw ValidationError("+FIRST … +FIRST+COUNT-1 must be E.164 numbers") }
-            let lines = try minter.codes(phones: phones.map { $0! }, purpose: { _ in purpose })
+            let prefix = userPrefix
+            let lines = try minter.codes(
+                phones: phones.map { $0! }, purpose: { _ in purpose },
+                owner: purpose == .stepUp ? { "\(prefix)\(first + $0)" } : nil, verifiedPhones: purpose == .stepUp
+            )
             try writeLines(lines, to: out)
         }
     }
@@ -61,7 +72,10 @@ struct BenchMint: ParsableCommand {
             var minter = try Minter()
             _ = try minter.tokens(count: count) { "user\($0 % 50_000)" }
             let phones = (0..<count).map { PhoneNumber("+4915\(100_000_000 + $0)")! }
-            _ = try minter.codes(phones: phones, purpose: { $0 & 1 == 0 ? .stepUp : .verifyPhone })
+            // Every other code a step_up one, owned (as v2 step_up codes are) by a filler user.
+            _ = try minter.codes(
+                phones: phones, purpose: { $0 & 1 == 0 ? .stepUp : .verifyPhone }, owner: { "user\($0 % 50_000)" }, verifiedPhones: false
+            )
         }
     }
 }
@@ -81,49 +95,68 @@ private struct Minter {
         hasher = SecretHasher(pepper: configuration.pepper)
     }
 
-    /// Raw tokens, each stored as its hash by the store.
+    /// Raw tokens, each stored as its hash by the store. The rows go in in the order of their primary
+    /// key, all of them sorted first: SQLite then appends to its B-tree instead of reading and
+    /// rewriting a random page per row (WITHOUT ROWID tables, a 2 MB page cache).
     mutating func tokens(count: Int, user: (Int) -> String) throws -> [String] {
         let policy = StepUpTokenPolicy(rules: rules)
-        var tokens: [String] = []
-        tokens.reserveCapacity(count)
+        var minted: [(hash: String, token: String, index: Int)] = []
+        minted.reserveCapacity(count)
+        for index in 0..<count {
+            let token = generator.stepUpToken()
+            minted.append((hasher.tokenHash(token), token, index))
+        }
+        minted.sort { $0.hash < $1.hash }
         for start in stride(from: 0, to: count, by: BenchMint.batch) {
-            let range = start..<min(start + BenchMint.batch, count)
-            let minted = range.map { ($0, generator.stepUpToken()) }
             let now = clock.now()
             let boot = clock.bootClock()
             try write { transaction throws(StoreError) in
-                for (index, token) in minted {
-                    try transaction.insertStepUpToken(hash: hasher.tokenHash(token), policy.mint(for: user(index), at: now, boot: boot))
+                for row in minted[start..<min(start + BenchMint.batch, count)] {
+                    try transaction.insertStepUpToken(hash: row.hash, policy.mint(for: user(row.index), at: now, boot: boot))
                 }
             }
-            tokens += minted.map(\.1)
         }
-        return tokens
+        return minted.map(\.token)
     }
 
-    /// `phone code phone_hash` per phone: a live code, as a delivered send leaves it.
-    mutating func codes(phones: [PhoneNumber], purpose: (Int) -> Purpose) throws -> [String] {
+    /// `phone code phone_hash` per phone (`… owner` when there is one), in the order of `phones`: a
+    /// live code, as a delivered send leaves it. `owner` (nil: none, as for verify_phone) owns the
+    /// code of phone `index`; with `verifiedPhones`, that phone is also the owner's verified phone
+    /// on record, as step_up needs. Written in the order of the primary key, like `tokens`.
+    mutating func codes(phones: [PhoneNumber], purpose: (Int) -> Purpose, owner: ((Int) -> String)?, verifiedPhones: Bool) throws -> [String] {
         let policy = SendPolicy(rules: rules)
-        var lines: [String] = []
-        lines.reserveCapacity(phones.count)
-        for start in stride(from: 0, to: phones.count, by: BenchMint.batch) {
-            let range = start..<min(start + BenchMint.batch, phones.count)
-            let codes = range.map { _ in generator.code(length: rules.codeLength) }
+        var minted: [(phoneHash: String, purpose: Purpose, owner: String, code: String, index: Int)] = []
+        minted.reserveCapacity(phones.count)
+        for index in phones.indices {
+            let purpose = purpose(index)
+            let owner = purpose == .stepUp ? owner?(index) ?? "" : ""
+            minted.append((hasher.phoneHash(phones[index]), purpose, owner, generator.code(length: rules.codeLength), index))
+        }
+        // Primary key (phone_hash, purpose, owner), compared as SQLite compares TEXT (bytewise).
+        minted.sort { a, b in
+            if a.phoneHash != b.phoneHash { return a.phoneHash < b.phoneHash }
+            if a.purpose != b.purpose { return a.purpose.rawValue < b.purpose.rawValue }
+            return a.owner.utf8.lexicographicallyPrecedes(b.owner.utf8)
+        }
+        for start in stride(from: 0, to: minted.count, by: BenchMint.batch) {
             let now = clock.now()
             let boot = clock.bootClock()
-            var batchLines: [String] = []
             try write { transaction throws(StoreError) in
-                for (offset, index) in range.enumerated() {
-                    let phoneHash = hasher.phoneHash(phones[index])
-                    let codeHash = hasher.codeHash(codes[offset])
-                    let reserved = policy.reserve(nil, phoneHash: phoneHash, purpose: purpose(index), pendingHash: codeHash, at: now)
+                for row in minted[start..<min(start + BenchMint.batch, minted.count)] {
+                    let codeHash = hasher.codeHash(row.code)
+                    let reserved = policy.reserve(nil, phoneHash: row.phoneHash, purpose: row.purpose, owner: row.owner, pendingHash: codeHash, at: now)
                     if let live = policy.confirm(reserved, pendingHash: codeHash, at: now, boot: boot) { try transaction.save(live) }
-                    batchLines.append("\(phones[index].e164) \(codes[offset]) \(phoneHash)")
+                    if verifiedPhones, !row.owner.isEmpty {
+                        try transaction.markPhoneVerified(userID: row.owner, phone: phones[row.index], at: now)
+                    }
                 }
             }
-            lines += batchLines
         }
-        return lines
+        minted.sort { $0.index < $1.index }
+        return minted.map { row in
+            let line = "\(phones[row.index].e164) \(row.code) \(row.phoneHash)"
+            return row.owner.isEmpty ? line : line + " " + row.owner
+        }
     }
 
     private func write(_ body: (any OTPStoreTransaction) throws(StoreError) -> Void) throws {

@@ -35,3 +35,26 @@ function read_share(path, offset, nthreads)
    end
    return items
 end
+
+-- "Basic " .. base64(USER .. ":x"): the Basic header nginx fills $remote_user from (the bench's
+-- principal; no auth_basic checks it, see bench/nginx-bench.conf).
+local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+local function sextet(n)
+   return alphabet:sub(n + 1, n + 1)
+end
+
+function base64(text)
+   local out = {}
+   for i = 1, #text, 3 do
+      local a, b, c = text:byte(i, i + 2)
+      local n = a * 65536 + (b or 0) * 256 + (c or 0)
+      out[#out + 1] = sextet(math.floor(n / 262144) % 64) .. sextet(math.floor(n / 4096) % 64)
+         .. (b and sextet(math.floor(n / 64) % 64) or "=") .. (c and sextet(n % 64) or "=")
+   end
+   return table.concat(out)
+end
+
+function basic_authorization(user)
+   return "Basic " .. base64(user .. ":x")
+end

@@ -1,5 +1,6 @@
--- POST /bench/send (the shipped send location minus limit_req; see bench/nginx-bench.conf) to a
--- new phone each time (+FIRST_PHONE+index), so every send really makes and delivers a code (one phone twice would be suppressed by the cooldown).
+-- POST to the URL's path (/bench/send or /bench/send-firewall: the shipped send location minus
+-- limit_req; see bench/nginx-bench.conf) to a new phone each time (+FIRST_PHONE+index), so every
+-- send really makes and delivers a code (one phone twice would be suppressed by the cooldown).
 -- args: FIRST_PHONE OFFSET NTHREADS AUTHORIZATION PURPOSE
 dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 
@@ -7,7 +8,7 @@ function init(args)
    first, offset, nthreads = tonumber(args[1]), tonumber(args[2]), tonumber(args[3])
    purpose = args[5]
    used, exhausted, next_index = 0, 0, offset + tid
-   head = "POST /bench/send HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " .. args[4]
+   head = "POST " .. wrk.path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " .. args[4]
       .. "\r\nContent-Type: application/json\r\nContent-Length: "
 end
 
