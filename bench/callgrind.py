@@ -54,7 +54,7 @@ class Callgrind:
         """(params, body, expected status) of request `index` for an endpoint, as nginx would send it."""
         user = [("REMOTE_USER", USER)]
         if endpoint in ("health",):
-            return fcgi_client.nginx_params("GET", "/api/otp/health", extra=[("OTP_ENDPOINT", "health")]), b"", 200
+            return fcgi_client.nginx_params("GET", "/health", extra=[("OTP_ENDPOINT", "health")]), b"", 200
         if endpoint == "floor-b":
             return fcgi_client.nginx_params("GET", "/floor-b"), b"", 204
         if endpoint == "step-up-check":

@@ -85,14 +85,14 @@ class Runner:
             self.problems.append(f"{name} @{connections}: {'; '.join(problems)}")
         return entry
 
-    def static(self, name, path, connections, expected_status, warm=True, seconds=None):
-        status, body = self.stack.http("GET", path)
+    def static(self, name, path, connections, expected_status, warm=True, seconds=None, port=None):
+        status, body = self.stack.http("GET", path, port=port)
         if status != expected_status:
             raise BenchError(f"preflight {name}: GET {path} answered {status} {body!r}, expected {expected_status}")
         if warm:
-            wrk(self.stack, "static.lua", path, connections, self.warmup)
+            wrk(self.stack, "static.lua", path, connections, self.warmup, port=port)
         mark = self.stack.log_mark(path.strip("/") if path.startswith("/floor-b") else "otp-fcgi")
-        figures = wrk(self.stack, "static.lua", path, connections, seconds or self.duration)
+        figures = wrk(self.stack, "static.lua", path, connections, seconds or self.duration, port=port)
         return self.record(name, connections, figures, "none", service_errors=self.stack.errors_since(mark))
 
     def _supplied(self, name, connections, db, script, path, make_supply, preflight, effect_sql, script_args, expect, big):

@@ -108,7 +108,7 @@ def run(args, results_dir, started):
     stack.floor_b = stack.start_floor_b("mutex")
     stack.floor_b_plain = stack.start_floor_b("plain")
     stack.start_nginx()
-    status, body = stack.http("GET", "/api/otp/health")
+    status, body = stack.http("GET", "/health", port=stack.status_port)
     if status != 200:
         raise BenchError(f"health through nginx answered {status} {body!r}")
 
@@ -123,7 +123,7 @@ def run(args, results_dir, started):
     floor_a_start = runner.static("floor A", "/floor-a", c, 204)
     floor_bs = [runner.static("floor B", "/floor-b", c, 204)]
     cases = [
-        ("health", lambda: runner.static("health", "/api/otp/health", c, 200)),
+        ("health", lambda: runner.static("health", "/health", c, 200, port=stack.status_port)),
         ("send", lambda: runner.send("send (file sink)", c, small_db)),
         ("send firewall", lambda: runner.send("send (file sink, firewall on)", c, small_db, firewall=True)),
         ("wrong", lambda: runner.verify("verify (wrong code)", c, small_db, True)),

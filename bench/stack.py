@@ -121,6 +121,7 @@ class Stack:
         self.floor_b_binary = floor_b
         self.port = free_port()
         self.port_1m = free_port()  # a second bench server: the same API in front of the 1M-row database
+        self.status_port = free_port()  # the shipped loopback status server (health, metrics)
         self.pepper = os.urandom(32).hex()
         self.socket = state / "otp.sock"
         self.socket_firewall = state / "otp-firewall.sock"  # the send case with the SMS firewall on
@@ -134,7 +135,7 @@ class Stack:
 
     def render_nginx(self):
         subprocess.run([str(ROOT / "scripts/render-nginx.sh"), str(self.state), str(free_port()), str(free_port()),
-                        "100000000r/m"], check=True)
+                        "100000000r/m"], check=True, env={**os.environ, "STATUS_PORT": str(self.status_port)})
         (self.state / "www").mkdir(exist_ok=True)
         (self.state / "www/protected").write_text("ok\n")
         # The shipped snippet once more, for the second bench server, with its upstream swapped for

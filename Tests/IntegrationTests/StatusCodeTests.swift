@@ -89,6 +89,26 @@ extension Integration {
             #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM otp_codes WHERE send_count > 0 OR last_sent_at IS NOT NULL OR code_hash IS NOT NULL OR pending_code_hash IS NOT NULL") == "0")
         }
 
+        /// otp-fcgi down: the API is nginx's 502, a protected route the example site's JSON 503 (not
+        /// nginx's HTML 500), and the application is never reached.
+        @Test func aProtectedRouteAnswers503WhenTheCheckCannotAnswer() throws {
+            let stack = try TestStack()
+            defer { stack.finish() }
+            let token = try stack.stepUpToken(phone: "+14155550113")
+            stack.killResponder()
+            let refused = stack.protectedAction(token: token)
+            #expect(refused.status == 503)
+            #expect(refused.body == #"{"detail": "Step-up check unavailable, try again later"}"#)
+            #expect(refused.header("Content-Type") == "application/json")
+            #expect(refused.header("Retry-After") == "5")
+            #expect(refused.header("Cache-Control") == "no-store")
+            #expect(stack.send("+14155550113", "step_up").status == 502)
+            // The token was never presented to a check: once otp-fcgi is back it is admitted, once.
+            try stack.startResponder()
+            #expect(stack.protectedAction(token: token).status == 200)
+            #expect(stack.protectedAction(token: token).status == 401)
+        }
+
         @Test func shippedRateLimitAnswers429AsJSON() throws {
             let stack = try TestStack(.init(sendRate: nil))
             defer { stack.finish() }

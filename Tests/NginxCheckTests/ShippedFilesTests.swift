@@ -17,6 +17,7 @@ import Testing
                 }
                 """),
             ("/etc/nginx/conf.d/otp-fcgi.conf", try Fixtures.shipped("conf.d/otp-fcgi.conf")),
+            ("/etc/nginx/conf.d/otp-fcgi-status.conf", try Fixtures.shipped("conf.d/otp-fcgi-status.conf")),
             ("/etc/nginx/sites-enabled/otp-fcgi-example.conf", try site ?? Fixtures.shipped("sites-available/otp-fcgi-example.conf")),
             ("/etc/nginx/snippets/otp-fcgi.conf", try Fixtures.shipped("snippets/otp-fcgi.conf")),
             ("/etc/nginx/otp-fcgi_params", try Fixtures.shipped("otp-fcgi_params")),
@@ -27,7 +28,7 @@ import Testing
     @Test func theExampleSiteHasNoFinding() throws {
         let report = try Fixtures.check(nginxT: Fixtures.dump(try ShippedFiles.files()))
         #expect(report.findings.map(\.description) == [])
-        // send, verify, health, metrics, the check.
+        // send, verify, the check; health and metrics on the status server.
         #expect(report.checkedLocations == 5)
     }
 
@@ -74,7 +75,8 @@ import Testing
             }
             """
         let report = try Fixtures.check(nginxT: Fixtures.dump(try ShippedFiles.files(site: site)))
-        #expect(report.checkedLocations == 10)
+        // Three in each server, and the status server's two.
+        #expect(report.checkedLocations == 8)
         #expect(report.findings.map { "\($0.kind.rawValue) \($0.location)" } == [
             "token-passed-to-application /etc/nginx/sites-enabled/otp-fcgi-example.conf:12",
         ])

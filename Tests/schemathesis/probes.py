@@ -8,7 +8,7 @@ conformance checks (status code, content type, headers, body schema) against the
 documented responses must describe it. Codes are read from the stack's SMS sink (OTP_SMS_FILE).
 
 With --database, it also holds the database's write lock (as a stuck writer would) for the 503 answers
-of send and verify and the protected route's 500.
+of send and verify and the protected route's 503.
 
 With --firewall-url, it checks the SMS firewall's answers on a second stack whose budgets are tiny
 (one request per user, one SMS per country an hour) and whose nginx keeps the shipped send rate limit:
@@ -145,7 +145,6 @@ def main():
     probe("PUT send", SEND, 405, method="PUT", auth=auth, json=send, expect_headers={"Allow": "POST"})
     probe("DELETE verify", VERIFY, 405, method="DELETE", auth=auth, expect_headers={"Allow": "POST"})
     probe("OPTIONS verify", VERIFY, 405, method="OPTIONS", auth=auth, expect_headers={"Allow": "POST"})
-    probe("POST health", ("/api/otp/health", "GET"), 405, method="POST", auth=auth, json={}, expect_headers={"Allow": "GET, HEAD"})
     probe("send, 5 KiB body (otp-fcgi)", SEND, 413, auth=auth, data=over_4k, headers=JSON)
     probe("verify, 9 KiB body (nginx)", VERIFY, 413, auth=auth, data=over_8k, headers=JSON)
     probe("send, no credentials (nginx)", SEND, 401, json=send)
@@ -224,26 +223,30 @@ def main():
 
     if options.database:
         # otp-fcgi waits OTP_DB_BUSY_TIMEOUT_MS (2 s) for the lock, then answers 503; the step-up check's
-        # 503 becomes nginx's 500 on the protected route.
+        # 503 becomes nginx's 500 on the protected route, which the example site answers as a JSON 503.
         database = sqlite3.connect(options.database, isolation_level=None, timeout=5)
         database.execute("BEGIN IMMEDIATE")
         try:
             probe("send, database locked", SEND, 503, auth=auth, json={"purpose": "step_up"})
             probe("verify, database locked", VERIFY, 503, auth=auth, json={**send, "code": "123456"})
-            probe("protected, database locked", CANCEL, 500, auth=auth, headers=bogus_token)
+            probe("protected, database locked", CANCEL, 503, auth=auth, headers=bogus_token,
+                  expect_json={"detail": "Step-up check unavailable, try again later"}, expect_headers={"Retry-After": "5"})
         finally:
             database.execute("ROLLBACK")
             database.close()
 
-    # Not an operation: any other path under /api/otp/ (components/responses/NotFound).
-    response = prober.session.post(options.base_url + "/api/otp/unknown", auth=auth, json=send, timeout=10, verify=options.ca_file)
+    # Not an operation: any other path under /api/otp/ (components/responses/NotFound), health and
+    # metrics included (they live on the loopback status server).
     not_found = schema.raw_schema["components"]["responses"]["NotFound"]
-    body_ok = response.headers.get("content-type") == "application/json" and response.json() == {"detail": "Not found"}
-    if response.status_code == 404 and body_ok and response.headers.get("cache-control") == "no-store" and not_found:
-        prober.passed += 1
-        print("ok   unknown path under /api/otp/: POST /api/otp/unknown -> 404 application/json")
-    else:
-        prober.fail("unknown path under /api/otp/", f"{response.status_code} {response.headers} {response.text[:200]!r}")
+    for method, path in (("POST", "/api/otp/unknown"), ("GET", "/api/otp/health"), ("GET", "/api/otp/metrics")):
+        response = prober.session.request(method, options.base_url + path, auth=auth, json=send if method == "POST" else None,
+                                          timeout=10, verify=options.ca_file)
+        body_ok = response.headers.get("content-type") == "application/json" and response.json() == {"detail": "Not found"}
+        if response.status_code == 404 and body_ok and response.headers.get("cache-control") == "no-store" and not_found:
+            prober.passed += 1
+            print(f"ok   not an operation: {method} {path} -> 404 application/json")
+        else:
+            prober.fail(f"not an operation: {method} {path}", f"{response.status_code} {response.headers} {response.text[:200]!r}")
 
     if options.firewall_url:
         prober.base_url, prober.ca_file = options.firewall_url, options.firewall_ca
