@@ -68,6 +68,26 @@ struct PhoneNumberClassifierTests {
         #expect(try facts("+999123456789") == PhoneNumberFacts(isValid: false, type: .unknown, region: nil))
     }
 
+    /// The number exactly as the SMS would go to it: a national prefix written after the country
+    /// code is part of the number (libphonenumber's Parse would strip it and judge another one).
+    @Test(arguments: [
+        ("+112015550123", "+12015550123"),  // NANP's trunk prefix 1
+        ("+4407400123456", "+447400123456"), // GB's trunk prefix 0
+        ("+49015123456789", "+4915123456789"),
+    ])
+    func aNationalPrefixAfterTheCountryCodeMakesAnotherNumber(written: String, valid: String) throws {
+        let judged = try facts(written)
+        #expect(!judged.isValid && judged.type == .unknown)
+        #expect(try facts(valid).isValid)
+    }
+
+    /// Leading zeros of a national number are kept (Italy's fixed lines start with 0).
+    @Test func italianLeadingZeroIsPartOfTheNumber() throws {
+        let example = try #require(LibPhoneNumberClassifier.exampleNumber(of: .fixedLine, in: "IT"))
+        #expect(example.e164.hasPrefix("+390"))
+        #expect(classifier.facts(about: example) == PhoneNumberFacts(isValid: true, type: .fixedLine, region: "IT"))
+    }
+
     /// Every type but `unknown`, both ways through the mapping: libphonenumber's example number of
     /// that type (in a region that has one) comes back as that type, valid, in that region.
     @Test(arguments: [
@@ -131,7 +151,9 @@ struct PhoneNumberClassifierTests {
 
     @Test func cAPIRefusesWhatItCannotParse() {
         var facts = otp_phone_facts(is_valid: 1, type: Int32(OTP_PHONE_MOBILE), region: (65, 65, 0))
-        #expect(otp_phone_classify("not a number", &facts) == 1)
+        for input in ["not a number", "+", "+0123456789", "+1415555012a", "+44 7400123456", "14155550123", "+1234567890123456"] {
+            #expect(otp_phone_classify(input, &facts) == 1, "\(input)")
+        }
         #expect(facts.is_valid == 0)
         #expect(Int(facts.type) == OTP_PHONE_UNKNOWN)
         #expect(facts.region.0 == 0)

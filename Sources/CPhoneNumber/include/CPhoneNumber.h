@@ -26,13 +26,15 @@ enum {
 
 /* What libphonenumber says about one number. */
 typedef struct otp_phone_facts {
-    int is_valid;    /* IsValidNumber: 1 or 0 */
+    int is_valid;    /* IsValidNumber: 1 or 0 (the type is known) */
     int type;        /* GetNumberType: an OTP_PHONE_ value */
     char region[3];  /* GetRegionCodeForNumber: "US", "GB", …; "" for none ("ZZ") or non-geographic ("001") */
 } otp_phone_facts;
 
-/* Classifies `e164` ("+" and digits), parsed with no default region.
-   0: parsed, `facts` filled in. 1: not a number libphonenumber can parse (or NULL). -1: `facts`
+/* Classifies `e164` ("+", then up to 15 digits) exactly as written: its country code and the
+   national number after it, with no national prefix stripped (libphonenumber's Parse would read
+   "+112125550123" as +12125550123).
+   0: `facts` filled in. 1: not "+" and digits, or no country code (or NULL). -1: `facts`
    NULL, or an internal failure (out of memory). On 1 and -1 `facts` says invalid,
    OTP_PHONE_UNKNOWN, no region. */
 int otp_phone_classify(const char *e164, otp_phone_facts *facts);
