@@ -230,6 +230,7 @@ struct SQLiteTransaction: OTPStoreTransaction {
 
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {
         // Up to four keys in one statement (user, address, country, total); unused pairs match nothing.
+        // Four primary-key searches: a row-value IN (VALUES …) would scan the whole table.
         var values: [SQLiteStatement.Value] = []
         for index in 0..<4 {
             let key = index < keys.count ? keys[index] : nil
@@ -238,8 +239,10 @@ struct SQLiteTransaction: OTPStoreTransaction {
         var records: [FirewallRecord] = []
         try connection.statement(
             """
-            SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall
-            WHERE (scope, key) IN (VALUES (?1, ?2), (?3, ?4), (?5, ?6), (?7, ?8))
+            SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?1 AND key = ?2
+            UNION ALL SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?3 AND key = ?4
+            UNION ALL SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?5 AND key = ?6
+            UNION ALL SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?7 AND key = ?8
             """
         ).each(values) { row in
             if let record = Columns.firewallRecord(row) { records.append(record) }

@@ -92,7 +92,8 @@ enum Schema {
         CREATE INDEX otp_codes_expires_at ON otp_codes (expires_at);
         ALTER TABLE step_up_tokens ADD COLUMN action TEXT;
         CREATE TABLE sms_firewall (
-            scope TEXT NOT NULL CHECK (scope IN ('user', 'address', 'country', 'total')),
+            -- ORs, not IN (…): SQLite builds a temporary table for an IN list of more than two on every write.
+            scope TEXT NOT NULL CHECK (scope = 'user' OR scope = 'address' OR scope = 'country' OR scope = 'total'),
             key TEXT NOT NULL,
             window BLOB NOT NULL DEFAULT x'',
             paused_until INTEGER,

@@ -152,6 +152,24 @@ struct FirewallServiceTests {
         #expect(try metrics.expectCounter("otp_sms_firewall_blocks_total", [("reason", "user_budget"), ("mode", "monitor")]).totalValue == 2)
     }
 
+    /// Monitor mode with either sender: a country its tripwire paused goes on getting SMS, and every
+    /// send to it logs and counts what enforce mode would have stopped.
+    @Test(arguments: [false, true])
+    func monitorModeReportsSendsToAPausedCountry(immediateSender: Bool) throws {
+        let metrics = TestMetrics()
+        var firewall = FirewallConfiguration()
+        firewall.mode = .monitor
+        firewall.limits = [:]
+        firewall.tripwireSends = 3
+        let h = try Harness(immediateSender: immediateSender, firewall: firewall, classifier: FirewallServiceTests.classifier, metrics: OTPMetrics(factory: metrics))
+        for phone in FirewallServiceTests.phones(5) { #expect(send(h, phone) == nil) }
+        #expect(h.sender.delivered.count == 5)
+        #expect(h.logs.entries.filter { $0.metadata["outcome"] == "country_paused" }.count == 1)
+        let reasons = h.logs.entries.filter { $0.metadata["outcome"] == "would_block" }.compactMap { $0.metadata["reason"] }
+        #expect(reasons == ["country_paused", "country_paused"])
+        #expect(try metrics.expectCounter("otp_sms_firewall_blocks_total", [("reason", "country_paused"), ("mode", "monitor")]).totalValue == 2)
+    }
+
     @Test func countryWhoseCodesAreNeverVerifiedIsPausedForAnHourLoggedOnce() throws {
         var firewall = FirewallConfiguration()
         firewall.limits = [:]

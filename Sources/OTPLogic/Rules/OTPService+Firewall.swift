@@ -79,9 +79,16 @@ extension OTPService {
     func recordCountrySend(_ send: PendingSend, in transaction: any OTPStoreTransaction, at now: UnixTime) throws(StoreError) {
         guard let country = send.country, firewall.configuration.tripwireSends > 0 else { return }
         let key = BudgetKey(.country, country)
-        var record = try transaction.firewallRecords([key]).first ?? FirewallRecord(key: key)
-        let tripped = firewall.recordSend(&record, tag: Tripwire.tag(phoneHash: send.target.phoneHash), at: now)
-        try transaction.saveFirewallRecords([record])
+        var records = FirewallRecords(keys: [key], stored: try transaction.firewallRecords([key]))
+        recordCountrySend(send, records: &records, at: now)
+        try transaction.saveFirewallRecords(records.changedRecords)
+    }
+
+    /// The same on records the transaction has already read (the send's own), saved with them.
+    func recordCountrySend(_ send: PendingSend, records: inout FirewallRecords, at now: UnixTime) {
+        guard let country = send.country, firewall.configuration.tripwireSends > 0 else { return }
+        let key = BudgetKey(.country, country)
+        let tripped = firewall.recordSend(&records[key], tag: Tripwire.tag(phoneHash: send.target.phoneHash), at: now)
         guard tripped else { return }
         metrics.countryPaused()
         send.target.log.critical("SMS to a country paused: too few of its recent codes were verified (SMS pumping?)", metadata: [

@@ -165,8 +165,8 @@ extension OTPService {
             if let confirmed = sendPolicy.confirm(reserved, pendingHash: send.pendingHash, at: now, boot: clock.bootClock()) {
                 try transaction.save(confirmed)
             }
+            recordCountrySend(send, records: &records, at: now)
             try transaction.saveFirewallRecords(records.changedRecords)
-            try recordCountrySend(send, in: transaction, at: now)
             return .delivered(admission)
         }
         switch attempt {
