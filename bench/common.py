@@ -42,10 +42,13 @@ PHONES = {"send": 31_610_000_000, "send-firewall": 31_620_000_000, "verify": 31_
 FIREWALL_OFF = {"OTP_SMS_PER_USER_PER_HOUR": "off", "OTP_SMS_PER_ADDRESS_PER_HOUR": "off",
                 "OTP_SMS_GLOBAL_PER_HOUR": "off", "OTP_SMS_TRIPWIRE_SENDS": "off"}
 # The send case once more with the firewall on, in monitor mode (every budget and the tripwire
-# counted, recorded and evaluated; nothing blocked), every budget active but out of reach.
+# counted, recorded and evaluated; nothing blocked), every budget active but out of reach. No bench
+# code is ever verified, so a tripwire asking for any verified share would pause the country after
+# 50 sends and every later send would log what it would block: the tripwire records its 50 sends
+# and asks for 0 % (the cost of a normal send, not of a country under attack).
 FIREWALL_ON = {"OTP_SMS_FIREWALL_MODE": "monitor", "OTP_SMS_PER_USER_PER_HOUR": "100000000",
                "OTP_SMS_PER_ADDRESS_PER_HOUR": "100000000", "OTP_SMS_PER_COUNTRY_PER_HOUR": "100000000",
-               "OTP_SMS_GLOBAL_PER_HOUR": "100000000"}
+               "OTP_SMS_GLOBAL_PER_HOUR": "100000000", "OTP_SMS_TRIPWIRE_SENDS": "50", "OTP_SMS_TRIPWIRE_MIN_VERIFIED": "0"}
 
 def log(message):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)

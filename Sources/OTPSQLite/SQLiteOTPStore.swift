@@ -252,20 +252,46 @@ struct SQLiteTransaction: OTPStoreTransaction {
     }
 
     func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError) {
-        for record in records {
-            try connection.statement(
-                """
-                INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
-                    alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
-                """
-            ).run([
-                .text(record.key.scope.rawValue), .text(record.key.key), .blob(record.window.encoded),
-                record.pausedUntil.map { .integer($0) } ?? .null, record.alertedUntil.map { .integer($0) } ?? .null,
-                .blob(record.tripwire.encoded),
-            ])
+        // A send's records (at most four) in one statement: one step instead of one per row.
+        var start = 0
+        while start < records.count {
+            let batch = records[start..<min(start + 4, records.count)]
+            var values: [SQLiteStatement.Value] = []
+            for record in batch {
+                values += [
+                    .text(record.key.scope.rawValue), .text(record.key.key), .blob(record.window.encoded),
+                    record.pausedUntil.map { .integer($0) } ?? .null, record.alertedUntil.map { .integer($0) } ?? .null,
+                    .blob(record.tripwire.encoded),
+                ]
+            }
+            try connection.statement(Self.firewallUpsert[batch.count - 1]).run(values)
+            start += batch.count
         }
     }
+
+    /// The upsert of 1 to 4 firewall records (the connection caches statements by literal).
+    private static let firewallUpsert: [StaticString] = [
+        """
+        INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
+            alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
+        """,
+        """
+        INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6), (?7, ?8, ?9, ?10, ?11, ?12)
+        ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
+            alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
+        """,
+        """
+        INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6), (?7, ?8, ?9, ?10, ?11, ?12), (?13, ?14, ?15, ?16, ?17, ?18)
+        ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
+            alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
+        """,
+        """
+        INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6), (?7, ?8, ?9, ?10, ?11, ?12), (?13, ?14, ?15, ?16, ?17, ?18), (?19, ?20, ?21, ?22, ?23, ?24)
+        ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
+            alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
+        """,
+    ]
 
     func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {
         try connection.statement(

@@ -23,15 +23,32 @@ public struct ClientAddress: Sendable, Equatable, Hashable, CustomStringConverti
 
     public var description: String { key }
 
+    /// Four decimal octets (1 to 3 digits each, at most 255), written without leading zeros. Read
+    /// byte by byte: every send parses its client's address.
     private static func ipv4(_ text: String) -> String? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var octets: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt8(part) else { return nil }
-            octets.append(value)
+        var octets: [Int] = []
+        octets.reserveCapacity(4)
+        var value = 0
+        var digits = 0
+        var canonical = true
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, octets.count < 3 else { return nil }
+                octets.append(value)
+                value = 0
+                digits = 0
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                if digits == 1 && value == 0 { canonical = false }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard digits <= 3, value <= 255 else { return nil }
+            } else {
+                return nil
+            }
         }
-        return octets.map(String.init).joined(separator: ".")
+        guard digits > 0, octets.count == 3 else { return nil }
+        octets.append(value)
+        return canonical ? text : octets.map(String.init).joined(separator: ".")
     }
 
     /// The eight 16-bit groups of an IPv6 address (with `::` and an embedded IPv4 tail); a zone

@@ -15,7 +15,7 @@ public struct FirewallConfiguration: Sendable, Equatable {
     public var limits: [BudgetScope: Int] = [.user: 10, .address: 20, .total: 1000]
     /// `OTP_SMS_TRIPWIRE_SENDS`: the last sends to a country the tripwire looks at; 0 is off.
     public var tripwireSends = 50
-    /// `OTP_SMS_TRIPWIRE_MIN_VERIFIED`: percent of them that must be verified.
+    /// `OTP_SMS_TRIPWIRE_MIN_VERIFIED`: percent of them that must be verified; 0 records sends and never pauses.
     public var tripwireMinimumVerifiedPercent = 20
     /// How long the tripwire pauses a country.
     public var pauseSeconds: Int64 = 3600
@@ -62,7 +62,7 @@ public struct FirewallConfiguration: Sendable, Equatable {
         } else {
             configuration.tripwireSends = reader.integer("OTP_SMS_TRIPWIRE_SENDS", default: 50, range: 5...1000)
         }
-        configuration.tripwireMinimumVerifiedPercent = reader.integer("OTP_SMS_TRIPWIRE_MIN_VERIFIED", default: 20, range: 1...100)
+        configuration.tripwireMinimumVerifiedPercent = reader.integer("OTP_SMS_TRIPWIRE_MIN_VERIFIED", default: 20, range: 0...100)
         return configuration
     }
 }

@@ -44,6 +44,10 @@ public struct SMSFirewall: Sendable {
         self.configuration = configuration
     }
 
+    /// False with every budget and the tripwire off: a send then neither reads nor writes records
+    /// (a pause left from when the tripwire was on is not enforced then).
+    public var keepsRecords: Bool { !configuration.limits.isEmpty || configuration.tripwireSends > 0 }
+
     /// Nil when libphonenumber's facts allow an SMS to the number.
     public func numberBlock(_ facts: PhoneNumberFacts) -> FirewallBlock? {
         guard facts.isValid else { return .invalidNumber }
@@ -142,28 +146,29 @@ public struct SMSFirewall: Sendable {
 }
 
 /// The records one send reads, by key, remembering which it changed (only those are written).
+/// At most four keys: arrays searched in order, cheaper than hashing the key strings.
 public struct FirewallRecords: Sendable {
     public let keys: [BudgetKey]
-    private var records: [BudgetKey: FirewallRecord]
-    public private(set) var changed: Set<BudgetKey> = []
+    private var records: [FirewallRecord]
+    private var changedFlags: [Bool]
 
     /// `stored` as the store found them; a key without a record starts empty.
     public init(keys: [BudgetKey], stored: [FirewallRecord]) {
         self.keys = keys
-        var records: [BudgetKey: FirewallRecord] = [:]
-        for key in keys { records[key] = FirewallRecord(key: key) }
-        for record in stored where records[record.key] != nil { records[record.key] = record }
-        self.records = records
+        records = keys.map { key in stored.first { $0.key == key } ?? FirewallRecord(key: key) }
+        changedFlags = Array(repeating: false, count: keys.count)
     }
 
     public subscript(key: BudgetKey) -> FirewallRecord {
-        get { records[key] ?? FirewallRecord(key: key) }
+        get { keys.firstIndex(of: key).map { records[$0] } ?? FirewallRecord(key: key) }
         set {
-            records[key] = newValue
-            changed.insert(key)
+            guard let index = keys.firstIndex(of: key) else { return }
+            records[index] = newValue
+            changedFlags[index] = true
         }
     }
 
     /// The records to write.
-    public var changedRecords: [FirewallRecord] { keys.filter(changed.contains).compactMap { records[$0] } }
+    public var changedRecords: [FirewallRecord] { records.indices.filter { changedFlags[$0] }.map { records[$0] } }
 }
+

@@ -32,6 +32,11 @@ extension OTPService {
         return facts.region
     }
 
+    /// The send's firewall records as stored; none read when the firewall keeps none.
+    func firewallRecords(_ keys: [BudgetKey], in transaction: any OTPStoreTransaction) throws(StoreError) -> FirewallRecords {
+        FirewallRecords(keys: keys, stored: firewall.keepsRecords ? try transaction.firewallRecords(keys) : [])
+    }
+
     /// The firewall's budgets around the per-phone rules, in the order of `SMSFirewall`. In
     /// monitor mode every budget is charged and nothing is stopped.
     func admit(_ send: PendingSend, stored: CodeRecord?, records: inout FirewallRecords, at now: UnixTime) -> Admission {

@@ -68,7 +68,7 @@ extension OTPService {
 
         let reservedAt = clock.now()
         let admission: Admission = try storing(log) { transaction throws(StoreError) in
-            var records = FirewallRecords(keys: keys, stored: try transaction.firewallRecords(keys))
+            var records = try firewallRecords(send.keys, in: transaction)
             let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
             let admission = admit(send, stored: stored, records: &records, at: reservedAt)
             if case .admitted = admission {
@@ -121,7 +121,7 @@ extension OTPService {
                     return
                 }
                 if let released = sendPolicy.release(stored, pendingHash: send.pendingHash) { try transaction.save(released) }
-                var records = FirewallRecords(keys: send.keys, stored: try transaction.firewallRecords(send.keys))
+                var records = try firewallRecords(send.keys, in: transaction)
                 firewall.release(&records, chargedAt: reservedAt, at: now)
                 try transaction.saveFirewallRecords(records.changedRecords)
                 if error.isPumpingSignal { try recordCountrySend(send, in: transaction, at: now) }
@@ -144,7 +144,7 @@ extension OTPService {
         }
         let attempt: Attempt = try storing(target.log) { transaction throws(StoreError) in
             let now = clock.now()
-            var records = FirewallRecords(keys: send.keys, stored: try transaction.firewallRecords(send.keys))
+            var records = try firewallRecords(send.keys, in: transaction)
             let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
             let admission = admit(send, stored: stored, records: &records, at: now)
             guard case .admitted = admission else {
