@@ -212,6 +212,13 @@ class Portal:
         field.clear()
         field.send_keys(text)
 
+    def enter_wrong_code(self, code, field, button, error):
+        """Submits a code that is not `code`: the error appears in the live region, the field is marked invalid."""
+        self.type_into(field, f"{(int(code) + 1) % 1_000_000:06d}")
+        self.element(button).click()
+        self.wait_text(error, "That code didn't work")
+        check(self.element(field).get_attribute("aria-invalid") == "true", f"#{field} is marked invalid")
+
     def webotp_calls(self):
         return self.driver.execute_script("return window.__portalTest.summary();")
 
@@ -268,11 +275,7 @@ class Portal:
         self.log(f"verify_phone: SMS sent, it ends with '@{self.host} #<code>'")
         self.screenshot("phone-code-sent")
 
-        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-        self.type_into("phone-code", wrong)
-        self.element("phone-verify").click()
-        self.wait_text("phone-error", "That code didn't work")
-        check(self.element("phone-code").get_attribute("aria-invalid") == "true", "the code field is marked invalid")
+        self.enter_wrong_code(code, "phone-code", "phone-verify", "phone-error")
         self.log("verify_phone: a wrong code shows the error in the live region")
         self.screenshot("phone-wrong-code")
 
@@ -304,11 +307,7 @@ class Portal:
                  f"{phone[-4:]} (German SMS), WebOTP asked with an AbortController")
         self.screenshot("step-up-code-sent")
 
-        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-        self.type_into("step-up-code", wrong)
-        self.element("step-up-confirm").click()
-        self.wait_text("step-up-error", "That code didn't work")
-        check(self.element("step-up-code").get_attribute("aria-invalid") == "true", "the code field is marked invalid")
+        self.enter_wrong_code(code, "step-up-code", "step-up-confirm", "step-up-error")
         check(self.element("step-up").get_attribute("open") is not None, "the dialog stays open")
         check(self.webotp_calls()[calls_before]["aborted"], "typing the code stopped WebOTP (AbortController)")
         self.log("cancel: a wrong code shows the error in the dialog's live region")
@@ -371,7 +370,7 @@ class Portal:
         self.type_into("phone-code", code)
         self.element("phone-verify").click()
         # The 403 challenge (change-phone): the step-up code goes to the phone on record.
-        self.wait_text("step-up-sent", f"We sent a code to the phone ending {old_phone[-4:]}")
+        self.wait_text("step-up-sent", f"We sent a code to your current phone, the one ending {old_phone[-4:]}")
         check("change the phone number of your account" in self.text("step-up-sent"), "the dialog names change-phone")
         body, step_up_code = self.sms.next(old_phone, "step_up")
         check("change the phone number of your account" in body, f"the step-up SMS names change-phone: {body!r}")

@@ -224,7 +224,9 @@ class StepUpDialog {
     }
     const hint = String(answer.json.phone_hint || "").replace(/[^0-9]/g, "");
     const what = actionTexts[this.action] || "confirm this action";
-    say(this.sent, `We sent a code to the phone ending ${hint}. Enter it to ${what}.`);
+    say(this.sent, this.action === "change-phone"
+      ? `We sent a code to your current phone, the one ending ${hint}. Enter it to ${what}.`
+      : `We sent a code to the phone ending ${hint}. Enter it to ${what}.`);
     this.webOTPHint.hidden = !this.webOTP.start((code) => {
       this.input.value = code;
       this.form.requestSubmit();
