@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages otp-fcgi builds, runs and tests with, if any is missing, and
-# schemathesis (PyPI, pinned in Tests/schemathesis/requirements.txt) into .venv/ for the API schema test.
+# schemathesis and Selenium (PyPI, pinned in Tests/schemathesis/requirements.txt and
+# Tests/browser/requirements.txt) into .venv/ for the API schema test and the portal's browser test.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +15,7 @@ packages=(
     wrk                                                          # overload test and make bench
     spawn-fcgi lintian systemd dpkg-dev                          # make deb and its install test
     python3 python3-venv                                         # schemathesis (API schema test), in .venv/
+    chromium chromium-driver                                     # the portal page's browser test (Selenium, headless)
 )
 
 missing=()
@@ -36,12 +38,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-# schemathesis for Tests/IntegrationTests/SchemaConformanceTests.swift, with Debian's Python 3.11, in a
-# virtual environment of the repository (.venv/, ignored by git); installed again when the pins change.
-requirements="$here/Tests/schemathesis/requirements.txt"
-if ! cmp -s "$requirements" "$here/.venv/requirements.txt" || [ ! -x "$here/.venv/bin/st" ]; then
-    echo "installing $(grep '^schemathesis==' "$requirements") into .venv/"
+# schemathesis for Tests/IntegrationTests/SchemaConformanceTests.swift and Selenium for
+# Tests/IntegrationTests/PortalBrowserTests.swift, with Debian's Python 3.11, in a virtual environment
+# of the repository (.venv/, ignored by git); installed again when a pin changes.
+requirements=("$here/Tests/schemathesis/requirements.txt" "$here/Tests/browser/requirements.txt")
+if ! cat "${requirements[@]}" | cmp -s - "$here/.venv/requirements.txt" || [ ! -x "$here/.venv/bin/st" ]; then
+    echo "installing $(grep -h -e '^schemathesis==' -e '^selenium==' "${requirements[@]}" | tr '\n' ' ')into .venv/"
     /usr/bin/python3 -m venv "$here/.venv"
-    "$here/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$here/.venv/requirements.txt"
+    "$here/.venv/bin/pip" install -q --disable-pip-version-check -r "${requirements[0]}" -r "${requirements[1]}"
+    cat "${requirements[@]}" > "$here/.venv/requirements.txt"
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders the shipped nginx files into a state folder for `make run` and the tests: the same
-# files a sysadmin installs, with production paths replaced by local ones. Also makes the
-# example site's self-signed certificate and its two demo users (once).
+# files a sysadmin installs, with production paths replaced by local ones, and the example site's
+# demo portal page. Also makes the example site's self-signed certificate and its demo users (once).
 #
 # usage: [STATUS_PORT=9478] scripts/render-nginx.sh STATE_DIR HTTPS_PORT BACKEND_PORT [SEND_RATE]
 # (STATUS_PORT: the loopback port of health and metrics)
@@ -39,6 +39,10 @@ render "$src/snippets/otp-fcgi.conf" "$out/snippets/otp-fcgi.conf"
 render "$src/otp-fcgi_params" "$out/otp-fcgi_params"
 render "$src/sites-available/otp-fcgi-example.conf" "$out/sites-enabled/otp-fcgi-example.conf"
 render "$src/sites-available/otp-fcgi-example/protected.conf" "$state/protected.conf"
+# The demo portal page's static files (/portal/), as they are: copied afresh on every render.
+rm -rf "$state/portal"
+cp -R "$src/sites-available/otp-fcgi-example/portal" "$state/portal"
+chmod -R u=rwX,go=rX "$state/portal"
 if [ -n "$send_rate" ]; then
     # Tests that send many codes at once lift the limit: the rate, and the burst (with
     # "burst=5 nodelay", a sixth send in the same instant is refused whatever the rate).

@@ -27,6 +27,9 @@ export OTP_SMS_FILE="$state/sms.jsonl"
 export OTP_STEP_UP_ACTIONS_FILE="$state/step-up-actions"
 export OTP_DELEGATE_PRINCIPALS=voice-agent
 export OTP_SMS_TEMPLATES_DIR="$here/examples/sms-templates"
+# The demo portal page is served as https://localhost:PORT/portal/: every SMS ends with
+# "@localhost #<code>", the line WebOTP and iOS autofill offer the code to that page from.
+export OTP_WEBOTP_DOMAIN=localhost
 
 pids=()
 stop() {
@@ -53,6 +56,7 @@ base="https://127.0.0.1:$https_port"
 cat <<EOT
 
 otp-fcgi is running behind nginx at $base (self-signed certificate: .state/cert.pem).
+Demo portal page: https://localhost:$https_port/portal/ (log in as alice / alice-password; the browser warns about the certificate).
 SMS go to .state/sms.jsonl instead of phones. Demo users: alice / alice-password, bob / bob-password.
 Try it from another terminal in $here:
 
