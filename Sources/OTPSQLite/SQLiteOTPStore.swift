@@ -104,6 +104,14 @@ public final class SQLiteOTPStore: OTPStore {
         return records
     }
 
+    public func smsDeliveries(sentSince since: UnixTime) throws(StoreError) -> [SMSDeliveryRecord] {
+        try DeliveryRows.sent(since: since, on: connection)
+    }
+
+    public func purgeSMSDeliveries(sentBefore: UnixTime) throws(StoreError) -> Int {
+        try writerLock.withLock { () throws(StoreError) -> Int in try DeliveryRows.purge(sentBefore: sentBefore, on: connection) }
+    }
+
     /// The schema version the database is at.
     public func schemaVersion() throws(StoreError) -> Int {
         try Schema.version(connection)
@@ -269,6 +277,18 @@ private struct Transaction: OTPStoreTransaction {
                 .blob(record.tripwire.encoded),
             ])
         }
+    }
+
+    func insertSMSDelivery(_ record: SMSDeliveryRecord) throws(StoreError) {
+        try DeliveryRows.insert(record, on: connection)
+    }
+
+    func smsDelivery(provider: String, messageID: String) throws(StoreError) -> SMSDeliveryRecord? {
+        try DeliveryRows.find(provider: provider, messageID: messageID, on: connection)
+    }
+
+    func saveSMSDeliveryStatus(_ record: SMSDeliveryRecord) throws(StoreError) {
+        try DeliveryRows.saveStatus(record, on: connection)
     }
 
     func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {

@@ -49,6 +49,9 @@ public struct RetentionPolicy: Sendable {
 
     /// `isPurgeable` as bounds a store applies in one statement: a row goes when each of its
     /// times is at or before its bound (a missing time counts as before).
+    /// How long a message's delivery status is kept (for `stats` and the operator's questions).
+    public static let deliveryRetentionSeconds: Int64 = 7 * 86_400
+
     public func purgeCutoffs(at now: UnixTime) -> PurgeCutoffs {
         PurgeCutoffs(
             codeExpiredBy: now, windowOpenedBy: now - rules.sendWindowSeconds, lastSentBy: now - rules.resendCooldownSeconds,
