@@ -154,8 +154,11 @@ struct Server {
         func purge() {
             do {
                 let counts = try store.purge(retention.purgeCutoffs(at: clock.now()))
-                if counts.codes + counts.tokens > 0 {
-                    logger.info("purged expired rows", metadata: ["event": "purge", "codes": "\(counts.codes)", "tokens": "\(counts.tokens)"])
+                let deliveries = try store.purgeSMSDeliveries(sentBefore: clock.now() - RetentionPolicy.deliveryRetentionSeconds)
+                if counts.codes + counts.tokens + deliveries > 0 {
+                    logger.info("purged expired rows", metadata: [
+                        "event": "purge", "codes": "\(counts.codes)", "tokens": "\(counts.tokens)", "deliveries": "\(deliveries)",
+                    ])
                 }
             } catch {
                 logger.error("purge failed", metadata: ["event": "purge", "error": "\(error)"])
