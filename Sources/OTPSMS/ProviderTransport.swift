@@ -2,6 +2,23 @@ import CCurl
 import Logging
 import OTPLogic
 
+/// How every network provider runs: its timeouts, the monotonic clock its retries wait on, its
+/// logger. One value for the whole chain, from `SMSConfiguration`.
+public struct ProviderSettings {
+    public var connectTimeoutSeconds: Int
+    /// For each provider of the chain in turn.
+    public var totalTimeoutSeconds: Int
+    public var clock: any MonotonicClock
+    public var logger: Logger
+
+    public init(connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, clock: any MonotonicClock, logger: Logger) {
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.totalTimeoutSeconds = totalTimeoutSeconds
+        self.clock = clock
+        self.logger = logger
+    }
+}
+
 /// What every HTTP provider shares: one reused libcurl handle per worker, bounded timeouts, the
 /// retry of failures that certainly did not reach the provider (`ProviderRetry`), the meaning of
 /// a transfer that failed, and the error line for credentials an operator must fix.
@@ -27,18 +44,15 @@ final class ProviderTransport {
         var headers: [String]
     }
 
-    init(
-        provider: String, credentialVariables: String, apiBase: String, connectTimeoutSeconds: Int, totalTimeoutSeconds: Int,
-        clock: any MonotonicClock, logger: Logger
-    ) {
+    init(provider: String, credentialVariables: String, apiBase: String, settings: ProviderSettings) {
         self.provider = provider
         self.credentialVariables = credentialVariables
-        self.connectTimeoutMilliseconds = connectTimeoutSeconds * 1000
-        self.retry = ProviderRetry(totalMilliseconds: totalTimeoutSeconds * 1000)
+        self.connectTimeoutMilliseconds = settings.connectTimeoutSeconds * 1000
+        self.retry = ProviderRetry(totalMilliseconds: settings.totalTimeoutSeconds * 1000)
         // Configuration allows plain http only for a loopback base URL (the tests' fakes).
         self.allowedProtocols = apiBase.hasPrefix("http://") ? "http" : "https"
-        self.clock = clock
-        self.logger = logger
+        self.clock = settings.clock
+        self.logger = settings.logger
     }
 
     /// Runs attempts until one is accepted, fails for good, or the total timeout is used up.

@@ -13,10 +13,8 @@ public final class SNSSMSSender: SMSSender {
     private let wallClock: any UnixClock
     private let transport: ProviderTransport
 
-    public init(
-        configuration: SNSConfiguration, connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, clock: any MonotonicClock,
-        wallClock: any UnixClock, logger: Logger
-    ) {
+    /// `wallClock` dates the signatures.
+    public init(configuration: SNSConfiguration, wallClock: any UnixClock, settings: ProviderSettings) {
         self.configuration = configuration
         signer = SigV4Signer(
             accessKeyID: configuration.accessKeyID, secretAccessKey: configuration.secretAccessKey.value, region: configuration.region, service: "sns"
@@ -25,8 +23,7 @@ public final class SNSSMSSender: SMSSender {
         self.wallClock = wallClock
         transport = ProviderTransport(
             provider: "sns", credentialVariables: "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_REGION",
-            apiBase: configuration.apiBase, connectTimeoutSeconds: connectTimeoutSeconds, totalTimeoutSeconds: totalTimeoutSeconds,
-            clock: clock, logger: logger
+            apiBase: configuration.apiBase, settings: settings
         )
     }
 

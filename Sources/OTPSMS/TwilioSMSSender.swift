@@ -23,15 +23,11 @@ public final class TwilioSMSSender: SMSSender {
         CurlEasyHandle.initializeLibrary()
     }
 
-    public init(
-        configuration: TwilioConfiguration, statusCallback: String? = nil, connectTimeoutSeconds: Int, totalTimeoutSeconds: Int,
-        clock: any MonotonicClock, logger: Logger
-    ) {
+    public init(configuration: TwilioConfiguration, statusCallback: String? = nil, settings: ProviderSettings) {
         self.configuration = configuration
         self.statusCallback = statusCallback
         transport = ProviderTransport(
-            provider: "twilio", credentialVariables: "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", apiBase: configuration.apiBase,
-            connectTimeoutSeconds: connectTimeoutSeconds, totalTimeoutSeconds: totalTimeoutSeconds, clock: clock, logger: logger
+            provider: "twilio", credentialVariables: "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", apiBase: configuration.apiBase, settings: settings
         )
     }
 

@@ -9,14 +9,11 @@ public final class VonageSMSSender: SMSSender {
     private let transport: ProviderTransport
     private let logger: Logger
 
-    public init(
-        configuration: VonageConfiguration, connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, clock: any MonotonicClock, logger: Logger
-    ) {
+    public init(configuration: VonageConfiguration, settings: ProviderSettings) {
         self.configuration = configuration
-        self.logger = logger
+        logger = settings.logger
         transport = ProviderTransport(
-            provider: "vonage", credentialVariables: "VONAGE_API_KEY and VONAGE_API_SECRET", apiBase: configuration.apiBase,
-            connectTimeoutSeconds: connectTimeoutSeconds, totalTimeoutSeconds: totalTimeoutSeconds, clock: clock, logger: logger
+            provider: "vonage", credentialVariables: "VONAGE_API_KEY and VONAGE_API_SECRET", apiBase: configuration.apiBase, settings: settings
         )
     }
 

@@ -51,21 +51,15 @@ enum WorkerComponents {
     }
 
     static func makeProvider(_ provider: SMSConfiguration.Provider, configuration: SMSConfiguration, logger: Logger) -> any SMSSender {
-        let connect = configuration.connectTimeoutSeconds, total = configuration.totalTimeoutSeconds
+        let settings = ProviderSettings(
+            connectTimeoutSeconds: configuration.connectTimeoutSeconds, totalTimeoutSeconds: configuration.totalTimeoutSeconds, clock: SystemClock(),
+            logger: logger
+        )
         switch provider {
-        case .file(let path):
-            return FileSMSSender(path: path)
-        case .twilio(let twilio):
-            return TwilioSMSSender(
-                configuration: twilio, statusCallback: configuration.statusCallbackURL, connectTimeoutSeconds: connect,
-                totalTimeoutSeconds: total, clock: SystemClock(), logger: logger
-            )
-        case .sns(let sns):
-            return SNSSMSSender(
-                configuration: sns, connectTimeoutSeconds: connect, totalTimeoutSeconds: total, clock: SystemClock(), wallClock: SystemClock(), logger: logger
-            )
-        case .vonage(let vonage):
-            return VonageSMSSender(configuration: vonage, connectTimeoutSeconds: connect, totalTimeoutSeconds: total, clock: SystemClock(), logger: logger)
+        case .file(let path): return FileSMSSender(path: path)
+        case .twilio(let twilio): return TwilioSMSSender(configuration: twilio, statusCallback: configuration.statusCallbackURL, settings: settings)
+        case .sns(let sns): return SNSSMSSender(configuration: sns, wallClock: SystemClock(), settings: settings)
+        case .vonage(let vonage): return VonageSMSSender(configuration: vonage, settings: settings)
         }
     }
 }

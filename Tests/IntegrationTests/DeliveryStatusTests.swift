@@ -18,13 +18,19 @@ extension Integration {
             PrometheusText(stack.client.request("GET", "/api/otp/metrics", as: .alice).body)["otp_sms_delivery_total{provider=\"\(provider)\",status=\"\(status)\"}"] ?? 0
         }
 
+        /// alice's step-up SMS through the fake Twilio: the request Twilio received.
+        static func sendStepUp(_ stack: TestStack, _ twilio: FakeTwilio) throws -> FakeRequest {
+            try stack.ensureVerifiedPhone(DeliveryStatus.phone, of: .alice)
+            let sent = stack.send(DeliveryStatus.phone, "step_up")
+            guard sent.status == 200, let request = twilio.requests.last else { throw StackError("step_up send answered \(sent.status)") }
+            return request
+        }
+
         @Test func signedTwilioCallbackIsStoredAndCountedUnsignedOrTamperedIsRefused() throws {
             let twilio = try FakeTwilio()
             let stack = try TestStack(.init(twilio: twilio, publicBaseURL: true))
             defer { stack.finish() }
-            try stack.ensureVerifiedPhone(DeliveryStatus.phone, of: .alice)
-            #expect(stack.send(DeliveryStatus.phone, "step_up").status == 200)
-            let request = try #require(twilio.requests.last)
+            let request = try DeliveryStatus.sendStepUp(stack, twilio)
             let callbackURL = stack.publicBaseURL + DeliveryStatus.path
             #expect(request.field("StatusCallback") == callbackURL)
             let before = try DeliveryStatus.deliveries(stack)
@@ -63,9 +69,7 @@ extension Integration {
             let twilio = try FakeTwilio()
             let stack = try TestStack(.init(twilio: twilio, publicBaseURL: true))
             defer { stack.finish() }
-            try stack.ensureVerifiedPhone(DeliveryStatus.phone, of: .alice)
-            #expect(stack.send(DeliveryStatus.phone, "step_up").status == 200)
-            let request = try #require(twilio.requests.last)
+            let request = try DeliveryStatus.sendStepUp(stack, twilio)
             let url = stack.publicBaseURL + DeliveryStatus.path
             let callback = FakeTwilio.callbackRequest(url: url, fields: FakeTwilio.statusCallback(for: request, status: "undelivered", errorCode: 30003))
             #expect(stack.client.request("POST", DeliveryStatus.path, headers: callback.headers, body: callback.body).status == 200)

@@ -43,6 +43,20 @@ struct FakeRequest: Sendable {
     var code: String? { field(textField).flatMap { SMSCode.extract(from: $0) } }
 }
 
+/// What a test does with any fake provider, over its server.
+protocol FakeProvider: AnyObject {
+    var server: FakeProviderServer { get }
+}
+
+extension FakeProvider {
+    var port: Int { server.port }
+    var requests: [FakeRequest] { server.requests }
+    func setMode(_ mode: FakeMode) { server.setMode(mode) }
+    func queue(_ modes: [FakeMode]) { server.queue(modes) }
+    func setMode(_ mode: FakeMode, forRecipient recipient: String) { server.setMode(mode, forRecipient: recipient) }
+    func stop() { server.stop() }
+}
+
 /// The HTTP side every fake provider shares: a loopback listener, HTTP/1.1 with keep-alive,
 /// form bodies in, the provider's answer out, fault modes chosen per test (queued, per recipient
 /// or by default), and the record of every request.

@@ -5,22 +5,17 @@ import Foundation
 /// Signature Version 4 `Authorization` header it receives with the same credentials (its own
 /// signer, written from AWS's description, not otp-fcgi's), answers `<PublishResponse>` with a
 /// `MessageId`, or an `<ErrorResponse>` with AWS's error codes.
-final class FakeSNS: @unchecked Sendable {
+final class FakeSNS: FakeProvider, @unchecked Sendable {
     static let region = "eu-central-1"
     static let accessKeyID = "AKIDFAKESNS0000EXAMPLE"
     static let secretAccessKey = "fake-sns-secret-\(UUID().uuidString)"
     static let sessionToken = "fake-sns-session-\(UUID().uuidString)"
 
-    private let server: FakeProviderServer
+    let server: FakeProviderServer
 
     init(mode: FakeMode = .accept) throws {
         server = try FakeProviderServer(mode: mode, recipientField: "PhoneNumber", textField: "Message") { request, mode in FakeSNS.answer(request, mode) }
     }
-
-    var requests: [FakeRequest] { server.requests }
-    func setMode(_ mode: FakeMode) { server.setMode(mode) }
-    func queue(_ modes: [FakeMode]) { server.queue(modes) }
-    func stop() { server.stop() }
 
     var environment: [String: String] {
         [

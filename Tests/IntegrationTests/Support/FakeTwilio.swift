@@ -5,7 +5,7 @@ import Foundation
 /// speaking the wire format of the published API description (../shared/reference): HTTP Basic,
 /// `application/x-www-form-urlencoded` in, a 201 message JSON or a Twilio error object out. It
 /// also plays Twilio's side of status callbacks: it signs them with the auth token as Twilio does.
-final class FakeTwilio: @unchecked Sendable {
+final class FakeTwilio: FakeProvider, @unchecked Sendable {
     typealias Mode = FakeMode
     typealias Received = FakeRequest
 
@@ -13,18 +13,11 @@ final class FakeTwilio: @unchecked Sendable {
     static let authToken = "fake-twilio-auth-token-\(UUID().uuidString)"
     static let messagingServiceSID = "MG" + String(repeating: "fedcba9876543210", count: 2)
 
-    private let server: FakeProviderServer
+    let server: FakeProviderServer
 
     init(mode: Mode = .accept) throws {
         server = try FakeProviderServer(mode: mode, recipientField: "To", textField: "Body") { request, mode in FakeTwilio.answer(request, mode) }
     }
-
-    var port: Int { server.port }
-    var requests: [Received] { server.requests }
-    func setMode(_ mode: Mode) { server.setMode(mode) }
-    func queue(_ modes: [Mode]) { server.queue(modes) }
-    func setMode(_ mode: Mode, forRecipient phone: String) { server.setMode(mode, forRecipient: phone) }
-    func stop() { server.stop() }
 
     /// The environment that points otp-fcgi at this fake.
     var environment: [String: String] {

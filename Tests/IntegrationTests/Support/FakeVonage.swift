@@ -5,22 +5,17 @@ import Foundation
 /// `messages[]` answer out with a per-message `status` ("0" accepted with its `message-id`, or
 /// Vonage's error statuses with `error-text`). It also plays Vonage's side of delivery receipts,
 /// signed with the signature secret like Vonage's signed webhooks.
-final class FakeVonage: @unchecked Sendable {
+final class FakeVonage: FakeProvider, @unchecked Sendable {
     static let apiKey = "fakekey1"
     static let apiSecret = "fake-vonage-secret-\(UUID().uuidString.prefix(8))"
     static let signatureSecret = "fake-vonage-signature-\(UUID().uuidString)"
     static let from = "AcmePortal"
 
-    private let server: FakeProviderServer
+    let server: FakeProviderServer
 
     init(mode: FakeMode = .accept) throws {
         server = try FakeProviderServer(mode: mode, recipientField: "to", textField: "text") { request, mode in FakeVonage.answer(request, mode) }
     }
-
-    var requests: [FakeRequest] { server.requests }
-    func setMode(_ mode: FakeMode) { server.setMode(mode) }
-    func queue(_ modes: [FakeMode]) { server.queue(modes) }
-    func stop() { server.stop() }
 
     var environment: [String: String] {
         [
