@@ -68,7 +68,9 @@ extension Integration {
         @Test func snsRefusesABadSignature() throws {
             // otp-fcgi signs with a secret the fake does not know: SNS's SignatureDoesNotMatch.
             let sns = try FakeSNS()
-            let stack = try TestStack(.init(environment: ["OTP_SMS_PROVIDER": "sns", "AWS_SECRET_ACCESS_KEY": "not-the-secret-\(UUID().uuidString)"], sns: sns))
+            let wrongSecret = "not-the-secret-\(UUID().uuidString)"
+            let stack = try TestStack(.init(environment: ["OTP_SMS_PROVIDER": "sns", "AWS_SECRET_ACCESS_KEY": wrongSecret], sns: sns))
+            stack.record(secret: wrongSecret)
             defer { stack.finish() }
             #expect(stack.send(Providers.phone, "verify_phone").status == 503)
             #expect(sns.requests.count == 1)
