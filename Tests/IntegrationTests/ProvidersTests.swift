@@ -94,6 +94,17 @@ extension Integration {
             #expect(stack.verify(Providers.phone, "verify_phone", code: try #require(request.code)).status == 200)
         }
 
+        @Test func vonageSendsTextOutsideGSM7AsUnicode() throws {
+            let vonage = try FakeVonage()
+            let template = "Ihr Code: {code} — gültig {minutes} Minuten ✓"
+            let stack = try TestStack(.init(environment: ["OTP_SMS_PROVIDER": "vonage", "OTP_SMS_TEMPLATE_VERIFY_PHONE": template], vonage: vonage))
+            defer { stack.finish() }
+            #expect(stack.send(Providers.phone, "verify_phone").status == 200)
+            let request = try #require(vonage.requests.first)
+            #expect(request.field("type") == "unicode")
+            #expect(request.field("text")?.hasSuffix("— gültig 10 Minuten ✓") == true)
+        }
+
         @Test(arguments: [
             ("throttled", FakeMode.vonageStatus(1), 503),
             ("missing params", .vonageStatus(2), 503),
