@@ -13,7 +13,7 @@ enum FormTarget {
         }
         try require(Set(fields.map(\.name)).count == fields.count, "accepted a name twice: \(fields)")
         try require(fields.count <= FormBody.maximumFields, "accepted \(fields.count) fields")
-        let written = fields.map { "\(encoded($0.name))=\(encoded($0.value))" }.joined(separator: "&")
+        let written = fields.map { "\(FormBody.percentEncoded($0.name))=\(FormBody.percentEncoded($0.value))" }.joined(separator: "&")
         let again: [FormField]
         do {
             again = try FormBody.parse(Array(written.utf8))
@@ -26,20 +26,5 @@ enum FormTarget {
             TwilioSignature.expected(authToken: "t", url: url, fields: fields) == TwilioSignature.expected(authToken: "t", url: url, fields: fields.reversed()),
             "the signature depends on the order of the fields"
         )
-    }
-
-    /// Every byte but unreserved characters as %XX.
-    private static func encoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case 0x30...0x39, 0x41...0x5a, 0x61...0x7a, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let digits = Array("0123456789ABCDEF")
-                out += "%\(digits[Int(byte >> 4)])\(digits[Int(byte & 0x0f)])"
-            }
-        }
-        return out
     }
 }

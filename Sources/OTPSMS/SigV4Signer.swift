@@ -39,19 +39,7 @@ struct SigV4Signer {
     }
 
     /// RFC 3986 percent-encoding as SigV4 wants it: everything but `A–Z a–z 0–9 - _ . ~`.
-    static func uriEncode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case 0x41...0x5a, 0x61...0x7a, 0x30...0x39, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = Array("0123456789ABCDEF")
-                out += "%\(hex[Int(byte >> 4)])\(hex[Int(byte & 0x0f)])"
-            }
-        }
-        return out
-    }
+    static func uriEncode(_ text: String) -> String { FormBody.percentEncoded(text) }
 
     /// Header names lower-cased and sorted, values trimmed with inner runs of spaces collapsed.
     private static func canonicalHeaders(_ headers: [(String, String)]) -> [(String, String)] {

@@ -97,19 +97,7 @@ struct DeliveryStatusTests {
     )
 
     static func form(_ fields: [FormField]) -> String {
-        fields.map { "\($0.name)=\(percentEncoded($0.value))" }.joined(separator: "&")
-    }
-
-    static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte == UInt8(ascii: "-") {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded()
-            }
-        }
-        return out
+        fields.map { "\($0.name)=\(FormBody.percentEncoded($0.value))" }.joined(separator: "&")
     }
 
     static func callback(_ fields: [FormField], signature: String?, contentType: String = "application/x-www-form-urlencoded", method: String = "POST") -> HTTPRequest {
@@ -264,8 +252,4 @@ struct DeliveryStatusTests {
         #expect(statistics.providers["twilio"]?.deliveryRatePercent.map { Int($0.rounded()) } == 67)
         #expect(statistics.providers["vonage"]?.deliveryRatePercent == 0)
     }
-}
-
-private extension String {
-    func leftPadded() -> String { count == 1 ? "0" + self : self }
 }

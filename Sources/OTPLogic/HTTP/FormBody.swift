@@ -66,6 +66,23 @@ public enum FormBody {
         return text
     }
 
+    /// RFC 3986 percent-encoding: `A–Z a–z 0–9 - _ . ~` kept, every other byte as `%XX` (upper
+    /// case), as AWS Signature Version 4 and form writers want it.
+    public static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case 0x41...0x5a, 0x61...0x7a, 0x30...0x39, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(upperHex[Int(byte >> 4)]) + String(upperHex[Int(byte & 0x0f)])
+            }
+        }
+        return out
+    }
+
+    private static let upperHex = Array("0123456789ABCDEF")
+
     private static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case 0x30...0x39: byte - 0x30
