@@ -48,7 +48,7 @@ bench: deps
 ## a crash or broken invariant stops the run with the input in .fuzz-artifacts/<target>/ (fix it, then
 ## save the input under Fuzz/regressions/<target>/).
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-replay
-FUZZ_TARGETS := body request routing
+FUZZ_TARGETS := body request routing form
 FUZZ_SECONDS ?= 120
 FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_BINARY := .build-fuzz/release/otp-fuzz

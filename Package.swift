@@ -32,7 +32,10 @@ let package = Package(
 
         // Adapters: each implements ports of the core over one outside thing.
         .target(name: "OTPSQLite", dependencies: ["OTPLogic", "CSQLite"]),
-        .target(name: "OTPSMS", dependencies: ["OTPLogic", "CCurl", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "OTPSMS",
+            dependencies: ["OTPLogic", "CCurl", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(name: "OTPSystem", dependencies: ["OTPLogic", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OTPPhoneNumbers", dependencies: ["OTPLogic", "CPhoneNumber"]),
 
@@ -79,14 +82,14 @@ let package = Package(
         .testTarget(
             name: "OTPLogicTests",
             dependencies: [
-                "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber",
+                "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber", "CCurl",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "NginxCheckTests", dependencies: ["NginxCheck"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CCurl", "TestSupport", "OTPLogic"]
+            dependencies: ["CCurl", "TestSupport", "OTPLogic", .product(name: "Crypto", package: "swift-crypto")]
         ),
     ],
     swiftLanguageModes: [.v6]

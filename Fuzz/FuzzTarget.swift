@@ -11,12 +11,15 @@ enum FuzzTarget: String, CaseIterable {
     case request
     /// `DOCUMENT_URI`, `OTP_ENDPOINT` and the role through `Route.resolve`.
     case routing
+    /// Delivery status callback bodies through the strict form reader.
+    case form
 
     func run(_ bytes: [UInt8]) throws(InvariantViolation) {
         switch self {
         case .body: try BodyTarget.run(bytes)
         case .request: try RequestTarget.run(bytes)
         case .routing: try RoutingTarget.run(bytes)
+        case .form: try FormTarget.run(bytes)
         }
     }
 

@@ -37,6 +37,7 @@ enum RoutingTarget {
             case Array("step-up-check".utf8): return .stepUpCheck
             case Array("health".utf8): return .health
             case Array("metrics".utf8): return .metrics
+            case Array("delivery-status".utf8): return .deliveryStatus
             default: return nil
             }
         }

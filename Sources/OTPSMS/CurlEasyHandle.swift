@@ -41,8 +41,8 @@ final class CurlEasyHandle {
     /// What one transfer needs. Strings are copied by libcurl (`COPYPOSTFIELDS`, string options).
     struct Request {
         var url: String
-        var username: String
-        var password: String
+        /// HTTP Basic credentials (user, password), or nil for a request signed otherwise.
+        var basicAuth: (user: String, password: String)?
         var formBody: String
         var headers: [String]
         var allowedProtocols: String
@@ -64,9 +64,11 @@ final class CurlEasyHandle {
         set(CURLOPT_SSL_VERIFYHOST, 2)
         set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds)
         set(CURLOPT_TIMEOUT_MS, request.totalTimeoutMilliseconds)
-        set(CURLOPT_HTTPAUTH, otp_curlauth_basic)
-        set(CURLOPT_USERNAME, request.username)
-        set(CURLOPT_PASSWORD, request.password)
+        if let basicAuth = request.basicAuth {
+            set(CURLOPT_HTTPAUTH, otp_curlauth_basic)
+            set(CURLOPT_USERNAME, basicAuth.user)
+            set(CURLOPT_PASSWORD, basicAuth.password)
+        }
         set(CURLOPT_POST, 1)
         set(CURLOPT_POSTFIELDSIZE, request.formBody.utf8.count)
         set(CURLOPT_COPYPOSTFIELDS, request.formBody)
@@ -92,7 +94,7 @@ final class CurlEasyHandle {
         // The sink is about to go away: never leave libcurl a pointer to it.
         _ = otp_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, nil)
         // The password option holds a copy of the secret; replace it now the transfer is over.
-        set(CURLOPT_PASSWORD, "")
+        if request.basicAuth != nil { set(CURLOPT_PASSWORD, "") }
 
         var status = 0
         var requestSize = 0

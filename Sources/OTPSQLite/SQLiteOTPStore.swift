@@ -65,7 +65,8 @@ public final class SQLiteOTPStore: OTPStore {
                 """
             ).run([.integer(cutoffs.codeExpiredBy), .integer(cutoffs.windowOpenedBy), .integer(cutoffs.lastSentBy), .integer(cutoffs.pendingSinceBy)])
             let tokens = try connection.statement("DELETE FROM step_up_tokens WHERE expires_at <= ?1").run([.integer(cutoffs.tokenExpiredBy)])
-            return PurgeCounts(codes: codes, tokens: tokens)
+            let deliveries = try DeliveryRows.purge(sentBy: cutoffs.deliverySentBy, on: connection)
+            return PurgeCounts(codes: codes, tokens: tokens, deliveries: deliveries)
         }
     }
 
@@ -94,6 +95,10 @@ public final class SQLiteOTPStore: OTPStore {
             if let record = Columns.firewallRecord(row) { records.append(record) }
         }
         return records
+    }
+
+    public func smsDeliveries(sentSince since: UnixTime) throws(StoreError) -> [SMSDeliveryRecord] {
+        try DeliveryRows.sent(since: since, on: connection)
     }
 
     /// The schema version the database is at.
@@ -292,6 +297,18 @@ struct SQLiteTransaction: OTPStoreTransaction {
             alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
         """,
     ]
+
+    func insertSMSDelivery(_ record: SMSDeliveryRecord) throws(StoreError) {
+        try DeliveryRows.insert(record, on: connection)
+    }
+
+    func smsDelivery(provider: String, messageID: String) throws(StoreError) -> SMSDeliveryRecord? {
+        try DeliveryRows.find(provider: provider, messageID: messageID, on: connection)
+    }
+
+    func saveSMSDeliveryStatus(_ record: SMSDeliveryRecord) throws(StoreError) {
+        try DeliveryRows.saveStatus(record, on: connection)
+    }
 
     func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {
         try connection.statement(

@@ -55,7 +55,8 @@ enum Schema {
         // 3: step-up bound to the account owner and one action, and the SMS firewall's records
         // (budget windows, pauses, tripwires: one row per user, address, country and the total). A step_up code belongs to a user
         // (`owner`, part of the key, so its counters are per user and phone) and approves one
-        // action. Codes of version 2 keep owner '' and are never found by a version 3 step_up
+        // action. The delivery status of every message a provider accepted (provider, its message
+        // id, purpose, times; never the phone or the body). Codes of version 2 keep owner '' and are never found by a version 3 step_up
         // verify (refused safely: the user asks for a new code); their tokens keep working, with
         // no action, until they expire.
         """
@@ -101,6 +102,19 @@ enum Schema {
             tripwire BLOB NOT NULL DEFAULT x'',
             PRIMARY KEY (scope, key)
         ) WITHOUT ROWID;
+        CREATE TABLE sms_deliveries (
+            provider TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            purpose TEXT NOT NULL CHECK (purpose IN ('verify_phone', 'step_up')),
+            sent_at INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (
+                status = 'sent' OR status = 'delivered' OR status = 'undelivered' OR status = 'failed' OR status = 'unknown'
+            ),
+            status_at INTEGER,
+            error_code TEXT,
+            PRIMARY KEY (provider, message_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX sms_deliveries_sent_at ON sms_deliveries (sent_at);
         """,
     ]
 

@@ -63,7 +63,8 @@ struct CheckConfig: ParsableCommand {
         discussion: """
             Reads the same environment as `serve` and prints every problem found, then exits 0 when
             there is none and 78 otherwise. Opens the database read-only: nothing is created or migrated.
-            Secrets (OTP_PEPPER, TWILIO_AUTH_TOKEN) are never printed.
+            Secrets (OTP_PEPPER, TWILIO_AUTH_TOKEN, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+            VONAGE_API_SECRET, VONAGE_SIGNATURE_SECRET) are never printed.
             """
     )
 
@@ -87,9 +88,23 @@ struct CheckConfig: ParsableCommand {
                 case .note(let text): notes.append(text)
                 }
             }
-            switch configuration.sms.provider {
-            case .file(let path): notes.append("SMS provider: file (\(path)) — development only, no SMS is sent")
-            case .twilio(let twilio): notes.append("SMS provider: twilio at \(twilio.apiBase), messaging service \(twilio.messagingServiceSID)")
+            for (index, provider) in configuration.sms.providers.enumerated() {
+                let place = configuration.sms.providers.count > 1 ? " (\(index + 1) of \(configuration.sms.providers.count) in failover order)" : ""
+                switch provider {
+                case .file(let path): notes.append("SMS provider: file (\(path)) — development only, no SMS is sent")
+                case .twilio(let twilio): notes.append("SMS provider: twilio at \(twilio.apiBase), messaging service \(twilio.messagingServiceSID)" + place)
+                case .sns(let sns): notes.append("SMS provider: sns at \(sns.apiBase), region \(sns.region)" + place)
+                case .vonage(let vonage):
+                    notes.append("SMS provider: vonage at \(vonage.apiBase), from \(vonage.from)" + place)
+                    if vonage.signatureSecret == nil {
+                        warnings.append("VONAGE_SIGNATURE_SECRET is unset: Vonage delivery receipts are refused (403); set it and ask Vonage for signed webhooks")
+                    }
+                }
+            }
+            if let callback = configuration.sms.statusCallbackURL {
+                notes.append("delivery status callbacks: \(callback)")
+            } else if configuration.sms.providers.contains(where: { if case .twilio = $0 { true } else { false } }) {
+                warnings.append("OTP_PUBLIC_BASE_URL is unset: Twilio sends no delivery status, and its callbacks are refused")
             }
             for entry in configuration.templates.all {
                 let encoding = SMSEncoding(of: configuration.longestText(of: entry.template))
@@ -132,7 +147,7 @@ struct Migrate: ParsableCommand {
 
 struct Purge: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete expired codes and step-up tokens now and print how many.",
+        abstract: "Delete expired codes, step-up tokens and week-old delivery statuses now and print how many.",
         discussion: "`serve` does this every minute. A code row is kept while its cooldown or hourly window runs."
     )
 
@@ -143,7 +158,7 @@ struct Purge: ParsableCommand {
         let store = try openStore(configuration)
         do {
             let counts = try store.purge(RetentionPolicy(rules: configuration.rules).purgeCutoffs(at: SystemClock().now()))
-            say("purged \(counts.codes) code rows and \(counts.tokens) step-up tokens")
+            say("purged \(counts.codes) code rows, \(counts.tokens) step-up tokens and \(counts.deliveries) delivery statuses")
         } catch {
             StartupFailure.report("otp-fcgi: purge failed: \(error.description)")
             throw ExitCode(74)
@@ -153,7 +168,7 @@ struct Purge: ParsableCommand {
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print counts of live codes, lockouts, live step-up tokens and recent sends.",
+        abstract: "Print counts of live codes, lockouts, live step-up tokens, recent sends and the delivery rate per provider.",
         discussion: "Counts only: never a phone number, a hash, a code or a token."
     )
 
@@ -163,8 +178,11 @@ struct Stats: ParsableCommand {
         let configuration = try loadConfiguration(source)
         let store = try openStore(configuration)
         let statistics: StoreStatistics
+        let deliveries: DeliveryStatistics
         do {
-            statistics = try StoreStatistics.collect(from: store, at: SystemClock().now(), rules: configuration.rules)
+            let now = SystemClock().now()
+            statistics = try StoreStatistics.collect(from: store, at: now, rules: configuration.rules)
+            deliveries = DeliveryStatistics(try store.smsDeliveries(sentSince: now - 3600))
         } catch {
             StartupFailure.report("otp-fcgi: stats failed: \(error.description)")
             throw ExitCode(74)
@@ -175,6 +193,10 @@ struct Stats: ParsableCommand {
         }
         say("step-up tokens live: \(statistics.liveTokens) (used \(statistics.usedLiveTokens))")
         say("SMS sent in the last hour: \(statistics.sendsLastHour)")
+        for (provider, counts) in deliveries.providers.sorted(by: { $0.key < $1.key }) {
+            let rate = counts.deliveryRatePercent.map { "\(Int(($0 * 10).rounded()) / 10).\(Int(($0 * 10).rounded()) % 10)%" } ?? "n/a"
+            say("delivery in the last hour, \(provider): accepted \(counts.accepted), delivered \(counts.delivered), not delivered \(counts.notDelivered), no report yet \(counts.pending), delivery rate \(rate)")
+        }
     }
 }
 

@@ -154,8 +154,10 @@ struct Server {
         func purge() {
             do {
                 let counts = try store.purge(retention.purgeCutoffs(at: clock.now()))
-                if counts.codes + counts.tokens > 0 {
-                    logger.info("purged expired rows", metadata: ["event": "purge", "codes": "\(counts.codes)", "tokens": "\(counts.tokens)"])
+                if counts.codes + counts.tokens + counts.deliveries > 0 {
+                    logger.info("purged expired rows", metadata: [
+                        "event": "purge", "codes": "\(counts.codes)", "tokens": "\(counts.tokens)", "deliveries": "\(counts.deliveries)",
+                    ])
                 }
             } catch {
                 logger.error("purge failed", metadata: ["event": "purge", "error": "\(error)"])

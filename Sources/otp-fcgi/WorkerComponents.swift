@@ -28,10 +28,12 @@ enum WorkerComponents {
             classifier: LibPhoneNumberClassifier(),
             hasher: SecretHasher(pepper: configuration.pepper),
             store: try openStore(configuration),
+            // One in-flight slot per send, however many providers of the chain it tries.
             sender: BoundedSMSSender(makeSender(configuration: configuration.sms, logger: logger), limit: smsLimit),
             clock: SystemClock(),
             generator: SecretGenerator(random: SystemRandomNumberGenerator()),
-            logger: logger
+            logger: logger,
+            deliveryCallbacks: DeliveryCallbackConfiguration(configuration.sms)
         )
     }
 
@@ -40,18 +42,24 @@ enum WorkerComponents {
         try SQLiteOTPStore(configuration: configuration.database, clock: SystemClock())
     }
 
+    /// The providers of `OTP_SMS_PROVIDER` in order, behind the failover rule.
     static func makeSender(configuration: SMSConfiguration, logger: Logger) -> any SMSSender {
-        switch configuration.provider {
-        case .file(let path):
-            return FileSMSSender(path: path)
-        case .twilio(let twilio):
-            return TwilioSMSSender(
-                configuration: twilio,
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                totalTimeoutSeconds: configuration.totalTimeoutSeconds,
-                clock: SystemClock(),
-                logger: logger
-            )
+        FailoverSMSSender(
+            configuration.providers.map { FailoverSMSSender.Link(name: $0.name, sender: makeProvider($0, configuration: configuration, logger: logger)) },
+            clock: SystemClock(), logger: logger
+        )
+    }
+
+    static func makeProvider(_ provider: SMSConfiguration.Provider, configuration: SMSConfiguration, logger: Logger) -> any SMSSender {
+        let settings = ProviderSettings(
+            connectTimeoutSeconds: configuration.connectTimeoutSeconds, totalTimeoutSeconds: configuration.totalTimeoutSeconds, clock: SystemClock(),
+            logger: logger
+        )
+        switch provider {
+        case .file(let path): return FileSMSSender(path: path)
+        case .twilio(let twilio): return TwilioSMSSender(configuration: twilio, statusCallback: configuration.statusCallbackURL, settings: settings)
+        case .sns(let sns): return SNSSMSSender(configuration: sns, wallClock: SystemClock(), settings: settings)
+        case .vonage(let vonage): return VonageSMSSender(configuration: vonage, settings: settings)
         }
     }
 }

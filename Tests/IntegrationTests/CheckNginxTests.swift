@@ -18,9 +18,9 @@ extension Integration {
             defer { stack.finish() }
             let check = try CheckNginx.check(stack)
             #expect(check.status == 0, "\(check.output)\(check.errors)")
-            // The example site and the tests' anonymous server each include the snippet's three, and
+            // The example site and the tests' anonymous server each include the snippet's four, and
             // the status server has health and metrics.
-            #expect(check.output == "nginx configuration: no problems found in 8 otp-fcgi locations\n")
+            #expect(check.output == "nginx configuration: no problems found in 10 otp-fcgi locations\n")
             #expect(check.errors == "")
 
             // The same nginx -T output, captured to a file.
@@ -56,7 +56,7 @@ extension Integration {
             #expect(lines.first?.hasPrefix(
                 "\(file):4: problem: location = /legacy/otp/send passes to otp-fcgi with Debian's /etc/nginx/fastcgi_params, which sends REMOTE_USER $remote_user"
             ) == true, "\(check.output)")
-            #expect(lines.last == "nginx configuration: 1 problem in 9 otp-fcgi locations")
+            #expect(lines.last == "nginx configuration: 1 problem in 11 otp-fcgi locations")
         }
     }
 }

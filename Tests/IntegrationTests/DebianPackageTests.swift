@@ -49,7 +49,7 @@ extension Integration {
             #expect(system.status == 0, "\(system.output)")
             let site = try ChildProcess.run("/usr/sbin/otp-fcgi", ["check-nginx", "--nginx-conf", served.nginxConfig], environment: path, stdin: .empty)
             #expect(site.status == 0, "\(site.output)")
-            #expect(site.output == "nginx configuration: no problems found in 5 otp-fcgi locations\n")
+            #expect(site.output == "nginx configuration: no problems found in 6 otp-fcgi locations\n")
 
             let token = try served.stepUpToken(phone: "+14155550240")
             #expect(served.protectedAction(token: token).status == 200)

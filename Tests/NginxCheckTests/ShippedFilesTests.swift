@@ -28,8 +28,8 @@ import Testing
     @Test func theExampleSiteHasNoFinding() throws {
         let report = try Fixtures.check(nginxT: Fixtures.dump(try ShippedFiles.files()))
         #expect(report.findings.map(\.description) == [])
-        // send, verify, the check; health and metrics on the status server.
-        #expect(report.checkedLocations == 5)
+        // send, verify, delivery status, the check; health and metrics on the status server.
+        #expect(report.checkedLocations == 6)
     }
 
     @Test func theSnippetInAServerWithoutLoginHasNoFinding() throws {
@@ -75,8 +75,8 @@ import Testing
             }
             """
         let report = try Fixtures.check(nginxT: Fixtures.dump(try ShippedFiles.files(site: site)))
-        // Three in each server, and the status server's two.
-        #expect(report.checkedLocations == 8)
+        // Four in each server, and the status server's two.
+        #expect(report.checkedLocations == 10)
         #expect(report.findings.map { "\($0.kind.rawValue) \($0.location)" } == [
             "token-passed-to-application /etc/nginx/sites-enabled/otp-fcgi-example.conf:12",
         ])

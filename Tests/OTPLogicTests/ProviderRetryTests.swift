@@ -12,7 +12,7 @@ struct ProviderRetryTests {
         var attempts: [Int] = []
         var retried = 0
         do {
-            try retry.run(clock: clock, attempt: { remaining in
+            _ = try retry.run(clock: clock, attempt: { remaining in
                 attempts.append(remaining)
                 return answers[min(attempts.count - 1, answers.count - 1)]
             }, willRetry: { _ in retried += 1 })
@@ -24,7 +24,7 @@ struct ProviderRetryTests {
 
     @Test func acceptedAtOnceNeverWaits() {
         let clock = FixedClock()
-        let result = run(ProviderRetry(totalMilliseconds: 10_000), clock: clock, answers: [.accepted])
+        let result = run(ProviderRetry(totalMilliseconds: 10_000), clock: clock, answers: [.accepted(messageID: "SM1")])
         #expect(result.error == nil)
         #expect(result.attempts == [10_000])
         #expect(clock.sleeps.isEmpty)
@@ -32,7 +32,7 @@ struct ProviderRetryTests {
 
     @Test func retryableFailureIsRetriedWithADoublingBackoffUntilAccepted() {
         let clock = FixedClock()
-        let answers: [ProviderAttempt] = [.retryable(ProviderRetryTests.unreachable), .retryable(ProviderRetryTests.unreachable), .accepted]
+        let answers: [ProviderAttempt] = [.retryable(ProviderRetryTests.unreachable), .retryable(ProviderRetryTests.unreachable), .accepted(messageID: "SM1")]
         let result = run(ProviderRetry(totalMilliseconds: 10_000), clock: clock, answers: answers)
         #expect(result.error == nil)
         #expect(clock.sleeps == [100, 200])
@@ -42,7 +42,7 @@ struct ProviderRetryTests {
 
     @Test func failureThatMayHaveReachedTheProviderIsNeverRepeated() {
         let clock = FixedClock()
-        let result = run(ProviderRetry(totalMilliseconds: 10_000), clock: clock, answers: [.failed(ProviderRetryTests.timeout), .accepted])
+        let result = run(ProviderRetry(totalMilliseconds: 10_000), clock: clock, answers: [.failed(ProviderRetryTests.timeout), .accepted(messageID: "SM1")])
         #expect(result.error == ProviderRetryTests.timeout)
         #expect(result.attempts.count == 1)
         #expect(clock.sleeps.isEmpty)
@@ -62,7 +62,7 @@ struct ProviderRetryTests {
         let retry = ProviderRetry(totalMilliseconds: 1_000)
         var calls = 0
         #expect(throws: ProviderRetryTests.unreachable) {
-            try retry.run(clock: clock, attempt: { _ in
+            _ = try retry.run(clock: clock, attempt: { _ in
                 calls += 1
                 clock.sleep(milliseconds: 600)
                 return .retryable(ProviderRetryTests.unreachable)

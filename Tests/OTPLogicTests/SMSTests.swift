@@ -101,19 +101,21 @@ struct FileSMSSenderTests {
         defer { directory.remove() }
         let path = directory.file("sms.jsonl")
         let sender = FileSMSSender(path: path)
-        try sender.send(SMSMessage(to: Fixture.phone, purpose: .verifyPhone, body: "Code \"042917\"\nbye"))
-        try sender.send(SMSMessage(to: Fixture.otherPhone, purpose: .stepUp, body: "917042"))
+        let first = try sender.send(SMSMessage(to: Fixture.phone, purpose: .verifyPhone, body: "Code \"042917\"\nbye"))
+        let second = try sender.send(SMSMessage(to: Fixture.otherPhone, purpose: .stepUp, body: "917042"))
+        #expect(first.provider == "file" && second.provider == "file")
+        #expect(first.messageID.hasPrefix("file-") && first.messageID.count == 37 && first.messageID != second.messageID)
         let data = try #require(FileManager.default.contents(atPath: path))
         let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 3 && lines[2].isEmpty)
-        let first = try JSONObjectParser.parse(Array(lines[0].utf8))
-        #expect(first == [
+        let firstLine = try JSONObjectParser.parse(Array(lines[0].utf8))
+        #expect(firstLine == [
             .init(name: "to", value: .string("+14155550123")), .init(name: "purpose", value: .string("verify_phone")),
             .init(name: "body", value: .string("Code \"042917\"\nbye")),
         ])
-        let second = try JSONObjectParser.parse(Array(lines[1].utf8))
-        #expect(second.map(\.value) == [.string("+447700900123"), .string("step_up"), .string("917042")])
+        let secondLine = try JSONObjectParser.parse(Array(lines[1].utf8))
+        #expect(secondLine.map(\.value) == [.string("+447700900123"), .string("step_up"), .string("917042")])
     }
 
     @Test func unwritableFileMakesTheProviderUnavailable() throws {
@@ -121,7 +123,7 @@ struct FileSMSSenderTests {
         defer { directory.remove() }
         let sender = FileSMSSender(path: directory.file("missing/sms.jsonl"))
         #expect {
-            try sender.send(SMSMessage(to: Fixture.phone, purpose: .verifyPhone, body: "x"))
+            _ = try sender.send(SMSMessage(to: Fixture.phone, purpose: .verifyPhone, body: "x"))
         } throws: { error in
             if case .unavailable = error as? SMSError { return true }
             return false

@@ -12,7 +12,7 @@ import TestSupport
 final class Harness {
     let directory: TemporaryDirectory
     let clock: FixedClock
-    let sender = RecordingSMSSender()
+    let sender: RecordingSMSSender
     let logs = LogRecorder()
     let rules: RulesConfiguration
     let hasher = SecretHasher(pepper: Secret(Fixture.pepper))
@@ -27,8 +27,10 @@ final class Harness {
         rules: RulesConfiguration = RulesConfiguration(), templates: MessageTemplates = Fixture.templates,
         random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil, immediateSender: Bool = false,
         stepUp: StepUpConfiguration = Fixture.stepUp, firewall: FirewallConfiguration = Fixture.firewall,
-        classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier(), metrics: OTPMetrics = OTPMetrics()
+        classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier(), metrics: OTPMetrics = OTPMetrics(),
+        deliveryCallbacks: DeliveryCallbackConfiguration = DeliveryCallbackConfiguration(), providerName: String = "recording"
     ) throws {
+        sender = RecordingSMSSender(providerName: providerName)
         directory = try TemporaryDirectory()
         sender.deliversImmediately = immediateSender
         clock = FixedClock(Fixture.start, bootID: bootID)
@@ -36,7 +38,7 @@ final class Harness {
         store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")), clock: clock)
         service = OTPService(
             rules: rules, templates: templates, stepUp: stepUp, firewall: firewall, classifier: classifier, hasher: hasher, store: store, sender: sender, clock: clock,
-            generator: SecretGenerator(random: random), logger: logs.logger(), metrics: metrics
+            generator: SecretGenerator(random: random), logger: logs.logger(), metrics: metrics, deliveryCallbacks: deliveryCallbacks
         )
     }
 

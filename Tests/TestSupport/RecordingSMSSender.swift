@@ -7,6 +7,7 @@ public final class RecordingSMSSender: SMSSender, @unchecked Sendable {
     private struct State {
         var attempted: [SMSMessage] = []
         var delivered: [SMSMessage] = []
+        var receipts: [SMSReceipt] = []
         var nextFailure: SMSError?
         var everyFailure: SMSError?
         var hook: (@Sendable (SMSMessage) -> Void)?
@@ -14,14 +15,20 @@ public final class RecordingSMSSender: SMSSender, @unchecked Sendable {
 
     private let state = Mutex(State())
 
-    public init(deliversImmediately: Bool = false) {
+    /// The provider name its receipts carry.
+    public let providerName: String
+
+    public init(deliversImmediately: Bool = false, providerName: String = "recording") {
         self.deliversImmediately = deliversImmediately
+        self.providerName = providerName
     }
 
     /// Every message `send` was called with, delivered or not.
     public var attempted: [SMSMessage] { state.withLock { $0.attempted } }
     /// The messages the "provider" accepted.
     public var delivered: [SMSMessage] { state.withLock { $0.delivered } }
+    /// The receipts of the accepted messages, in order (ids `msg-1`, `msg-2`, …).
+    public var receipts: [SMSReceipt] { state.withLock { $0.receipts } }
 
     public func failNextSend(with error: SMSError) { state.withLock { $0.nextFailure = error } }
     /// Every later send fails with `error` (nil: they succeed again).
@@ -36,15 +43,18 @@ public final class RecordingSMSSender: SMSSender, @unchecked Sendable {
     /// Forgets every message and failure.
     public func reset() { state.withLock { $0 = State() } }
 
-    public func send(_ message: SMSMessage) throws(SMSError) {
+    public func send(_ message: SMSMessage) throws(SMSError) -> SMSReceipt {
         if let hook = state.withLock({ $0.hook }) { hook(message) }
-        let failure: SMSError? = state.withLock {
+        let outcome: Result<SMSReceipt, SMSError> = state.withLock {
             $0.attempted.append(message)
             let failure = $0.nextFailure ?? $0.everyFailure
             $0.nextFailure = nil
-            if failure == nil { $0.delivered.append(message) }
-            return failure
+            if let failure { return .failure(failure) }
+            $0.delivered.append(message)
+            let receipt = SMSReceipt(provider: providerName, messageID: "msg-\($0.delivered.count)")
+            $0.receipts.append(receipt)
+            return .success(receipt)
         }
-        if let failure { throw failure }
+        return try outcome.get()
     }
 }

@@ -104,7 +104,7 @@ extension Configuration {
         )
 
         let sms = SMSConfiguration.read(&reader)
-        rules.sendInFlightSeconds = Int64(sms.totalTimeoutSeconds) * 2 + 30
+        rules.sendInFlightSeconds = Int64(sms.chainTimeoutSeconds) * 2 + 30
 
         let stepUp = StepUpConfiguration.read(&reader, readFile: files.read)
         let firewall = FirewallConfiguration.read(&reader)

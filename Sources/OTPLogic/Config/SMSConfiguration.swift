@@ -1,42 +1,79 @@
-/// Which SMS provider delivers codes, and how long a send may take.
+/// Which SMS providers deliver codes, in which order, and how long a send may take.
 public struct SMSConfiguration: Sendable {
     public enum Provider: Sendable {
         /// Development and tests only: one JSON line per message appended to a file.
         case file(path: String)
         case twilio(TwilioConfiguration)
+        case sns(SNSConfiguration)
+        case vonage(VonageConfiguration)
+
+        /// The name as `OTP_SMS_PROVIDER` spells it.
+        public var name: String {
+            switch self {
+            case .file: Kind.file.rawValue
+            case .twilio: Kind.twilio.rawValue
+            case .sns: Kind.sns.rawValue
+            case .vonage: Kind.vonage.rawValue
+            }
+        }
     }
 
     enum Kind: String, CaseIterable {
-        case twilio, file
+        case twilio, vonage, sns, file
     }
 
-    public var provider: Provider
+    /// `OTP_SMS_PROVIDER`: the failover order (`twilio,vonage,sns`); `file` stands alone.
+    public var providers: [Provider]
     public var connectTimeoutSeconds: Int = 5
+    /// Per provider: a failover chain may take this long for each provider in it.
     public var totalTimeoutSeconds: Int = 10
     /// `OTP_SMS_MAX_INFLIGHT`; nil means half the workers (see `maxInFlight(workers:)`).
     public var maxInFlight: Int?
+    /// `OTP_PUBLIC_BASE_URL` (https, scheme and host): where providers send delivery status
+    /// callbacks, and the URL Twilio's signatures cover. Nil: no `StatusCallback` is sent.
+    public var publicBaseURL: String?
 
-    public init(provider: Provider, connectTimeoutSeconds: Int = 5, totalTimeoutSeconds: Int = 10, maxInFlight: Int? = nil) {
-        self.provider = provider
+    public init(
+        provider: Provider, connectTimeoutSeconds: Int = 5, totalTimeoutSeconds: Int = 10, maxInFlight: Int? = nil, publicBaseURL: String? = nil
+    ) {
+        self.init(
+            providers: [provider], connectTimeoutSeconds: connectTimeoutSeconds, totalTimeoutSeconds: totalTimeoutSeconds,
+            maxInFlight: maxInFlight, publicBaseURL: publicBaseURL
+        )
+    }
+
+    public init(
+        providers: [Provider], connectTimeoutSeconds: Int = 5, totalTimeoutSeconds: Int = 10, maxInFlight: Int? = nil, publicBaseURL: String? = nil
+    ) {
+        precondition(!providers.isEmpty)
+        self.providers = providers
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.totalTimeoutSeconds = totalTimeoutSeconds
         self.maxInFlight = maxInFlight
+        self.publicBaseURL = publicBaseURL
     }
 
-    /// The provider's name, as `OTP_SMS_PROVIDER` spells it.
-    public var providerName: String {
-        switch provider {
-        case .file: Kind.file.rawValue
-        case .twilio: Kind.twilio.rawValue
-        }
-    }
+    /// The first provider (the only one for `file`).
+    public var provider: Provider { providers[0] }
+
+    /// The providers' names as `OTP_SMS_PROVIDER` spells them, in order.
+    public var providerName: String { providers.map(\.name).joined(separator: ",") }
+
+    /// The path of the delivery status location in the shipped nginx snippet.
+    public static let deliveryStatusPath = "/api/otp/delivery-status"
+
+    /// The `StatusCallback` URL for Twilio, when `OTP_PUBLIC_BASE_URL` is set.
+    public var statusCallbackURL: String? { publicBaseURL.map { $0 + SMSConfiguration.deliveryStatusPath } }
+
+    /// The longest a send may wait on providers: each provider of the chain in turn.
+    public var chainTimeoutSeconds: Int { totalTimeoutSeconds * providers.count }
 
     /// How many sends may wait on the provider at once with `workers` worker threads. With a
     /// network provider it must leave at least one worker free, or a hung provider would hold
     /// every worker and stall verification and step-up checks.
     public func maxInFlight(workers: Int) throws(ConfigurationError) -> Int {
         let value = maxInFlight ?? max(1, workers / 2)
-        if case .twilio = provider, value >= workers {
+        if case .file = provider {} else if value >= workers {
             throw ConfigurationError(problems: [
                 "OTP_SMS_MAX_INFLIGHT: must be lower than --workers (\(workers)) so sends stuck on the provider never hold every worker; it is \(value)"
                     + (maxInFlight == nil ? " (half the workers, at least 1): start at least 2 workers" : ""),
@@ -51,16 +88,50 @@ public struct SMSConfiguration: Sendable {
         if total < connect {
             reader.problem("OTP_SMS_TIMEOUT_SECONDS", "must not be shorter than OTP_SMS_CONNECT_TIMEOUT_SECONDS")
         }
-        let provider: Provider
-        switch reader.choice("OTP_SMS_PROVIDER", default: Kind.twilio, allowed: Kind.allCases) {
-        case .file:
-            let path = reader.required("OTP_SMS_FILE", because: "when OTP_SMS_PROVIDER=file") ?? ""
-            provider = .file(path: path)
-        case .twilio:
-            provider = .twilio(TwilioConfiguration.read(&reader))
+        let kinds = readKinds(&reader)
+        let providers: [Provider] = kinds.map { kind in
+            switch kind {
+            case .file: .file(path: reader.required("OTP_SMS_FILE", because: "when OTP_SMS_PROVIDER=file") ?? "")
+            case .twilio: .twilio(TwilioConfiguration.read(&reader))
+            case .sns: .sns(SNSConfiguration.read(&reader))
+            case .vonage: .vonage(VonageConfiguration.read(&reader))
+            }
         }
         let maxInFlight = reader.value("OTP_SMS_MAX_INFLIGHT") == nil ? nil : reader.integer("OTP_SMS_MAX_INFLIGHT", default: 1, range: 1...1000)
-        return SMSConfiguration(provider: provider, connectTimeoutSeconds: connect, totalTimeoutSeconds: total, maxInFlight: maxInFlight)
+        var publicBaseURL = reader.value("OTP_PUBLIC_BASE_URL")
+        if let url = publicBaseURL {
+            let trimmed = url.hasSuffix("/") ? String(url.dropLast()) : url
+            publicBaseURL = trimmed
+            if !trimmed.hasPrefix("https://") {
+                reader.problem("OTP_PUBLIC_BASE_URL", "must start with https:// (providers post delivery status there)")
+            } else if case .invalid = APIBaseURL.check(trimmed) {
+                reader.problem("OTP_PUBLIC_BASE_URL", "must be a scheme and host only, like https://portal.example")
+            }
+        }
+        return SMSConfiguration(
+            providers: providers, connectTimeoutSeconds: connect, totalTimeoutSeconds: total, maxInFlight: maxInFlight, publicBaseURL: publicBaseURL
+        )
+    }
+
+    /// `OTP_SMS_PROVIDER`: a comma-separated list of distinct providers, `twilio` by default;
+    /// `file` only alone (it is for development and never fails over).
+    private static func readKinds(_ reader: inout EnvironmentReader) -> [Kind] {
+        guard let text = reader.value("OTP_SMS_PROVIDER") else { return [.twilio] }
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingASCIIWhitespace().lowercased() }
+        let kinds = names.compactMap(Kind.init(rawValue:))
+        guard kinds.count == names.count else {
+            reader.problem("OTP_SMS_PROVIDER", "must be one of \(Kind.allCases.map(\.rawValue).joined(separator: ", ")), or a comma-separated failover order of twilio, vonage and sns")
+            return [.twilio]
+        }
+        guard Set(kinds).count == kinds.count else {
+            reader.problem("OTP_SMS_PROVIDER", "names a provider twice")
+            return [.twilio]
+        }
+        if kinds.count > 1 && kinds.contains(.file) {
+            reader.problem("OTP_SMS_PROVIDER", "file stands alone: it is for development and never fails over")
+            return [.twilio]
+        }
+        return kinds
     }
 }
 
@@ -85,7 +156,7 @@ public struct TwilioConfiguration: Sendable {
     public var messagesURL: String { "\(apiBase)/2010-04-01/Accounts/\(accountSID)/Messages.json" }
 
     static func read(_ reader: inout EnvironmentReader) -> TwilioConfiguration {
-        let because = "when OTP_SMS_PROVIDER=twilio (the default)"
+        let because = "when OTP_SMS_PROVIDER names twilio (the default)"
         let account = reader.required("TWILIO_ACCOUNT_SID", because: because) ?? ""
         if !account.isEmpty && !isSID(account, prefix: "AC") {
             reader.problem("TWILIO_ACCOUNT_SID", "must be AC followed by 32 hexadecimal characters")

@@ -44,6 +44,7 @@ public final class APIHandler {
             case .health: return try health(request)
             case .metrics: return try metrics(request)
             case .authorizer: return try authorize(request)
+            case .deliveryStatus: return try deliveryStatus(request)
             }
         } catch let error as RequestError {
             return ErrorResponses.response(for: error)
@@ -103,6 +104,15 @@ public final class APIHandler {
             headers += [.init("Variable-STEP_UP_DELEGATE", delegate), .init("X-Step-Up-Delegate", delegate)]
         }
         return HTTPResponse(status: 200, headers: headers)
+    }
+
+    /// A provider's delivery status callback: 200 once it is checked and stored (also for a
+    /// message we do not know, so the provider does not retry it forever), 403 when unsigned or
+    /// wrongly signed.
+    private func deliveryStatus(_ request: HTTPRequest) throws -> HTTPResponse {
+        let update = try DeliveryCallback.read(request, configuration: service.deliveryCallbacks, now: service.now(), logger: logger)
+        _ = try service.recordDeliveryStatus(update)
+        return .json(200, #"{"status": "ok"}"#)
     }
 
     private func metrics(_ request: HTTPRequest) throws(RequestError) -> HTTPResponse {

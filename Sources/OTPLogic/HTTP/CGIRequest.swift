@@ -14,7 +14,9 @@ extension HTTPRequest {
             stepUpToken: parameter("HTTP_X_STEP_UP_TOKEN").flatMap { $0.isEmpty ? nil : $0 },
             stepUpAction: parameter("OTP_STEP_UP_ACTION").flatMap { $0.isEmpty ? nil : $0 },
             stepUpSubject: parameter("HTTP_X_STEP_UP_SUBJECT").flatMap { $0.isEmpty ? nil : $0 },
-            remoteAddress: parameter("REMOTE_ADDR")
+            remoteAddress: parameter("REMOTE_ADDR"),
+            twilioSignature: parameter("HTTP_X_TWILIO_SIGNATURE").flatMap { $0.isEmpty ? nil : $0 },
+            requestURI: parameter("REQUEST_URI")
         )
     }
 

@@ -36,6 +36,10 @@ public enum ErrorResponses {
             .detail(400, message)
         case .invalid(let message):
             .detail(422, message)
+        case .badSignature:
+            .detail(403, "Invalid or missing signature")
+        case .notAForm:
+            .detail(415, "Content-Type must be application/x-www-form-urlencoded")
         }
     }
 

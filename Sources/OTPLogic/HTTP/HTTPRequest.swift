@@ -38,11 +38,16 @@ public struct HTTPRequest: Sendable {
     /// `HTTP_X_STEP_UP_SUBJECT`: on the check, the user a delegate acts for.
     public var stepUpSubject: String?
     public var remoteAddress: String?
+    /// `HTTP_X_TWILIO_SIGNATURE`: a Twilio status callback's signature.
+    public var twilioSignature: String?
+    /// `REQUEST_URI`: the path and query the client asked for (what Twilio's signature covers).
+    public var requestURI: String?
 
     public init(
         role: Role = .responder, method: String, documentURI: String, endpoint: String? = nil, contentType: String? = nil,
         body: Body = .complete([]), principal: Principal = .anonymous, stepUpToken: String? = nil,
-        stepUpAction: String? = nil, stepUpSubject: String? = nil, remoteAddress: String? = nil
+        stepUpAction: String? = nil, stepUpSubject: String? = nil, remoteAddress: String? = nil, twilioSignature: String? = nil,
+        requestURI: String? = nil
     ) {
         self.role = role
         self.method = method
@@ -55,6 +60,8 @@ public struct HTTPRequest: Sendable {
         self.stepUpAction = stepUpAction
         self.stepUpSubject = stepUpSubject
         self.remoteAddress = remoteAddress
+        self.twilioSignature = twilioSignature
+        self.requestURI = requestURI
     }
 }
 

@@ -10,4 +10,9 @@ public enum RequestError: Error, Sendable, Equatable {
     case malformed(String)
     /// Parseable but not what the endpoint takes: names the field, never echoes a phone.
     case invalid(String)
+    /// A provider callback whose signature is missing or wrong, or that no configured provider
+    /// could have signed.
+    case badSignature
+    /// A form endpoint (the delivery status callbacks) got another content type.
+    case notAForm
 }

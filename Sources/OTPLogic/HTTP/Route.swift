@@ -7,6 +7,8 @@ public enum Route: Sendable, Equatable {
     case metrics
     /// The Authorizer role: the step-up check, answered the way an authorizer answers.
     case authorizer
+    /// The providers' delivery status callbacks (Twilio `StatusCallback`, Vonage receipts).
+    case deliveryStatus
 
     /// Internal endpoints come only from `OTP_ENDPOINT`, which nginx sets in internal locations and
     /// a client cannot; the public API is the last segment of `DOCUMENT_URI`. So no path reaches
@@ -18,6 +20,7 @@ public enum Route: Sendable, Equatable {
             case "step-up-check": return .stepUpCheck
             case "health": return .health
             case "metrics": return .metrics
+            case "delivery-status": return .deliveryStatus
             default: throw .notFound
             }
         }

@@ -47,12 +47,16 @@ public struct RetentionPolicy: Sendable {
         token.expiresAt <= purgeCutoffs(at: now).tokenExpiredBy
     }
 
+    /// How long a message's delivery status is kept (for `stats` and the operator's questions).
+    public static let deliveryRetentionSeconds: Int64 = 7 * 86_400
+
     /// `isPurgeable` as bounds a store applies in one statement: a row goes when each of its
     /// times is at or before its bound (a missing time counts as before).
     public func purgeCutoffs(at now: UnixTime) -> PurgeCutoffs {
         PurgeCutoffs(
             codeExpiredBy: now, windowOpenedBy: now - rules.sendWindowSeconds, lastSentBy: now - rules.resendCooldownSeconds,
-            pendingSinceBy: now - rules.sendInFlightSeconds, tokenExpiredBy: now
+            pendingSinceBy: now - rules.sendInFlightSeconds, tokenExpiredBy: now,
+            deliverySentBy: now - RetentionPolicy.deliveryRetentionSeconds
         )
     }
 }
@@ -64,4 +68,6 @@ public struct PurgeCutoffs: Sendable, Equatable {
     public var lastSentBy: UnixTime
     public var pendingSinceBy: UnixTime
     public var tokenExpiredBy: UnixTime
+    /// Delivery statuses of messages sent at or before then.
+    public var deliverySentBy: UnixTime
 }

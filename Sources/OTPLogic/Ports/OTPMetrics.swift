@@ -8,6 +8,7 @@ public final class OTPMetrics {
     private let factory: any MetricsFactory
     private var counters: [SeriesKey: Counter] = [:]
     private let providerDuration: Timer
+    private var deliveryLatencies: [String: Timer] = [:]
 
     /// A series: the metric and up to two label values (the label names follow from the metric).
     private struct SeriesKey: Hashable {
@@ -32,6 +33,18 @@ public final class OTPMetrics {
 
     public func providerCall(seconds: Double) {
         providerDuration.recordNanoseconds(Int64(seconds * 1_000_000_000))
+    }
+
+    /// A delivery status a provider reported (`otp_sms_delivery_total{provider,status}`).
+    public func delivery(provider: String, status: DeliveryStatus) {
+        counter("otp_sms_delivery_total", [("provider", provider), ("status", status.rawValue)]).increment()
+    }
+
+    /// Seconds from the provider's acceptance to the delivery report (`otp_sms_delivery_latency_seconds{provider}`).
+    public func deliveryLatency(provider: String, seconds: Int64) {
+        let timer = deliveryLatencies[provider] ?? Timer(label: "otp_sms_delivery_latency_seconds", dimensions: [("provider", provider)], factory: factory)
+        deliveryLatencies[provider] = timer
+        timer.recordSeconds(seconds)
     }
 
     public func verify(_ purpose: Purpose, _ outcome: VerifyMetricOutcome) {

@@ -31,6 +31,12 @@ public protocol OTPStore: AnyObject {
 
     /// Every SMS firewall record (for `otp-fcgi firewall status`).
     func firewallRecords() throws(StoreError) -> [FirewallRecord]
+
+    // Delivery status (v2): the messages providers accepted, and what their callbacks said.
+
+    /// Every stored message accepted at or after `since`, for the delivery rate in `otp-fcgi stats`.
+    func smsDeliveries(sentSince since: UnixTime) throws(StoreError) -> [SMSDeliveryRecord]
+
 }
 
 /// The operations available inside one write transaction.
@@ -53,16 +59,28 @@ public protocol OTPStoreTransaction {
     func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError)
     /// `OTPStore.consumeStepUpToken`, inside the transaction.
     func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool
+
+    // Delivery status (v2).
+
+    /// Records a message a provider accepted. A second record with the same provider and message
+    /// id replaces the first (ids are the provider's; it never reuses one).
+    func insertSMSDelivery(_ record: SMSDeliveryRecord) throws(StoreError)
+    /// The stored message `messageID` of `provider`, if any.
+    func smsDelivery(provider: String, messageID: String) throws(StoreError) -> SMSDeliveryRecord?
+    /// Stores `status`, `statusAt` and `errorCode` of a message that is stored.
+    func saveSMSDeliveryStatus(_ record: SMSDeliveryRecord) throws(StoreError)
 }
 
 /// How many rows a purge removed.
 public struct PurgeCounts: Sendable, Equatable {
     public var codes: Int
     public var tokens: Int
+    public var deliveries: Int
 
-    public init(codes: Int, tokens: Int) {
+    public init(codes: Int, tokens: Int, deliveries: Int = 0) {
         self.codes = codes
         self.tokens = tokens
+        self.deliveries = deliveries
     }
 }
 

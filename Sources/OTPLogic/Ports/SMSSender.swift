@@ -13,11 +13,25 @@ public struct SMSMessage: Sendable, CustomStringConvertible {
     public var description: String { "SMSMessage(purpose: \(purpose.rawValue))" }
 }
 
+/// What a provider gave back for a message it accepted: which provider, and its id for the
+/// message (Twilio's `sid`, SNS's `MessageId`, Vonage's `message-id`), the key its delivery
+/// status callbacks arrive with. Never the number or the body.
+public struct SMSReceipt: Sendable, Equatable, Hashable {
+    /// The provider's name as `OTP_SMS_PROVIDER` spells it (`twilio`, `sns`, `vonage`, `file`).
+    public var provider: String
+    public var messageID: String
+
+    public init(provider: String, messageID: String) {
+        self.provider = provider
+        self.messageID = messageID
+    }
+}
+
 /// Delivers messages to the SMS provider. One instance per worker thread.
 public protocol SMSSender: AnyObject {
-    /// Returns once the provider has accepted the message into its queue; throws otherwise.
-    /// Must not put the message body, the number or a credential in the error.
-    func send(_ message: SMSMessage) throws(SMSError)
+    /// Returns the provider's receipt once it has accepted the message into its queue; throws
+    /// otherwise. Must not put the message body, the number or a credential in the error.
+    func send(_ message: SMSMessage) throws(SMSError) -> SMSReceipt
 
     /// True when `send` completes locally and at once (no network, nothing that can hang): the
     /// send may then run inside the database transaction that records it.

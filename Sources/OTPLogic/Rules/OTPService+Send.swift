@@ -82,8 +82,9 @@ extension OTPService {
         }
         if let outcome = try settle(admission, log: log) { return outcome }
 
+        let receipt: SMSReceipt
         do {
-            try deliver(send.message)
+            receipt = try deliver(send.message)
         } catch {
             try finishFailedSend(send, error: error, reservedAt: reservedAt)
         }
@@ -91,6 +92,7 @@ extension OTPService {
         let confirmed: Bool = try storing(log) { transaction throws(StoreError) in
             let now = clock.now()
             let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
+            try recordDelivery(receipt, purpose: target.purpose, in: transaction, at: now)
             guard let record = sendPolicy.confirm(stored, pendingHash: pendingHash, at: now, boot: clock.bootClock()) else { return false }
             try transaction.save(record)
             try recordCountrySend(send, in: transaction, at: now)
@@ -101,7 +103,7 @@ extension OTPService {
             log.error("delivered code was superseded before it could be recorded", metadata: ["event": "otp.send", "outcome": "lost_reservation"])
             throw .smsUnavailable(retryAfterSeconds: 5)
         }
-        log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent"])
+        log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent", "provider": "\(receipt.provider)"])
         return .sent
     }
 
@@ -151,8 +153,9 @@ extension OTPService {
                 try transaction.saveFirewallRecords(records.changedRecords)
                 return .settled(admission)
             }
+            let receipt: SMSReceipt
             do throws(SMSError) {
-                try deliver(send.message)
+                receipt = try deliver(send.message)
             } catch {
                 firewall.release(&records, chargedAt: now, at: now)
                 try transaction.saveFirewallRecords(records.changedRecords)
@@ -167,6 +170,7 @@ extension OTPService {
             }
             recordCountrySend(send, records: &records, at: now)
             try transaction.saveFirewallRecords(records.changedRecords)
+            try recordDelivery(receipt, purpose: target.purpose, in: transaction, at: now)
             return .delivered(admission)
         }
         switch attempt {
@@ -188,11 +192,11 @@ extension OTPService {
     }
 
     /// Hands the message to the sender, timing it for the provider latency histogram.
-    func deliver(_ message: SMSMessage) throws(SMSError) {
+    func deliver(_ message: SMSMessage) throws(SMSError) -> SMSReceipt {
         let started = clock.nanoseconds()
         defer { metrics.providerCall(seconds: clock.seconds(since: started)) }
         do {
-            try sender.send(message)
+            return try sender.send(message)
         } catch {
             metrics.providerError(error)
             throw error
@@ -212,10 +216,10 @@ extension OTPService {
             log.warning("SMS provider did not answer after the request left; counted as sent, its code never verifies", metadata: metadata)
             return .smsUnavailable(retryAfterSeconds: retryAfter)
         case .credentialsRejected(let retryAfter):
-            log.error("SMS provider rejected our credentials: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", metadata: metadata)
+            log.error("SMS provider rejected our credentials: check the settings its sms.credentials line names", metadata: metadata)
             return .smsUnavailable(retryAfterSeconds: retryAfter)
         case .misconfigured(_, let retryAfter):
-            log.error("SMS provider refused our request: check the Twilio settings (TWILIO_MESSAGING_SERVICE_SID, templates)", metadata: metadata)
+            log.error("SMS provider refused our request: check its settings (sender, Messaging Service SID) and the templates", metadata: metadata)
             return .smsUnavailable(retryAfterSeconds: retryAfter)
         }
     }

@@ -18,12 +18,15 @@ public final class OTPService {
     let classifier: any PhoneNumberClassifier
     let logger: Logger
     let metrics: OTPMetrics
+    /// What the delivery-status endpoint checks callbacks with.
+    public let deliveryCallbacks: DeliveryCallbackConfiguration
 
     public init(
         rules: RulesConfiguration, templates: MessageTemplates, stepUp: StepUpConfiguration = StepUpConfiguration(),
         firewall: FirewallConfiguration = FirewallConfiguration(), classifier: any PhoneNumberClassifier,
         hasher: SecretHasher, store: any OTPStore, sender: any SMSSender, clock: any UnixClock & MonotonicClock,
-        generator: SecretGenerator, logger: Logger, metrics: OTPMetrics = OTPMetrics()
+        generator: SecretGenerator, logger: Logger, metrics: OTPMetrics = OTPMetrics(),
+        deliveryCallbacks: DeliveryCallbackConfiguration = DeliveryCallbackConfiguration()
     ) {
         self.rules = rules
         self.templates = templates
@@ -40,7 +43,11 @@ public final class OTPService {
         self.classifier = classifier
         self.logger = logger
         self.metrics = metrics
+        self.deliveryCallbacks = deliveryCallbacks
     }
+
+    /// The wall clock's time, for checks outside the rules (a callback's timestamp).
+    public func now() -> UnixTime { clock.now() }
 
     /// True when the database answers.
     public func isHealthy() -> Bool {

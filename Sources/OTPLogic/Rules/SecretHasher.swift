@@ -49,10 +49,11 @@ public struct SecretHasher: Sendable {
     }
 }
 
-enum Hex {
+/// Lower-case hexadecimal, two digits a byte.
+public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
-    static func encode<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+    public static func encode<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
         var out: [UInt8] = []
         out.reserveCapacity(64)
         for byte in bytes {

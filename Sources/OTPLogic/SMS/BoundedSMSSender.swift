@@ -47,11 +47,11 @@ public final class BoundedSMSSender: SMSSender {
 
     public var deliversImmediately: Bool { inner.deliversImmediately }
 
-    public func send(_ message: SMSMessage) throws(SMSError) {
+    public func send(_ message: SMSMessage) throws(SMSError) -> SMSReceipt {
         guard limit.tryAcquire() else {
             throw .unavailable(.inFlightLimit, retryAfterSeconds: BoundedSMSSender.retryAfterSeconds)
         }
         defer { limit.release() }
-        try inner.send(message)
+        return try inner.send(message)
     }
 }

@@ -1,6 +1,7 @@
 /// What one attempt to hand a message to a provider came to.
 public enum ProviderAttempt: Sendable, Equatable {
-    case accepted
+    /// Taken into the provider's queue under this id (its message id or sid).
+    case accepted(messageID: String)
     /// Certainly not processed by the provider (DNS failure, refused connection, its own
     /// rate limit): safe to send again.
     case retryable(SMSError)
@@ -22,18 +23,18 @@ public struct ProviderRetry: Sendable {
     }
 
     /// Calls `attempt` with the milliseconds left until the deadline; `willRetry` hears each
-    /// retryable failure that is retried.
+    /// retryable failure that is retried. Returns the message id of the attempt that was accepted.
     public func run(
         clock: any MonotonicClock, attempt: (_ remainingMilliseconds: Int) -> ProviderAttempt, willRetry: (SMSError) -> Void
-    ) throws(SMSError) {
+    ) throws(SMSError) -> String {
         let deadline = clock.milliseconds() + totalMilliseconds
         var backoff = firstBackoffMilliseconds
         while true {
             let remaining = deadline - clock.milliseconds()
             guard remaining > 0 else { throw .unavailable(.timeout, retryAfterSeconds: 30) }
             switch attempt(remaining) {
-            case .accepted:
-                return
+            case .accepted(let messageID):
+                return messageID
             case .failed(let error):
                 throw error
             case .retryable(let error):

@@ -14,6 +14,13 @@ final class TestStack: OTPSession, @unchecked Sendable {
         var extraSites: [String: String] = [:]
         /// Deliver through this fake Twilio instead of the file sink.
         var twilio: FakeTwilio? = nil
+        /// Fake AWS SNS and Vonage: their credentials join the environment (choose the chain with
+        /// `OTP_SMS_PROVIDER` in `environment`).
+        var sns: FakeSNS? = nil
+        var vonage: FakeVonage? = nil
+        /// Sets OTP_PUBLIC_BASE_URL to this stack's nginx (https://127.0.0.1:port): Twilio gets a
+        /// StatusCallback there and callbacks are checked against it.
+        var publicBaseURL = false
         /// OTP_PEPPER; random when nil.
         var pepper: String? = nil
         /// Runs on the database path before otp-fcgi first starts (to lay down a fixture).
@@ -108,6 +115,9 @@ final class TestStack: OTPSession, @unchecked Sendable {
         return anonymousClient.postJSON("/api/otp/verify", OTPSessionJSON.body(phone: phone, purpose: "verify_phone", code: code))
     }
 
+    /// What OTP_PUBLIC_BASE_URL is with `Options.publicBaseURL`.
+    var publicBaseURL: String { "https://127.0.0.1:\(httpsPort)" }
+
     var socketPath: String { socketPath(for: 0) }
     func socketPath(for index: Int) -> String {
         state.appendingPathComponent(index == 0 ? "otp.sock" : "otp-\(index + 1).sock").path
@@ -137,6 +147,9 @@ final class TestStack: OTPSession, @unchecked Sendable {
             "OTP_LOG_LEVEL": "debug",
         ].merging(ExampleSite.environment(state: state)) { _, new in new }
         if let twilio = options.twilio { environment.merge(twilio.environment) { _, new in new } }
+        if let sns = options.sns { environment.merge(sns.environment) { _, new in new } }
+        if let vonage = options.vonage { environment.merge(vonage.environment) { _, new in new } }
+        if options.publicBaseURL { environment["OTP_PUBLIC_BASE_URL"] = publicBaseURL }
         environment.merge(options.environment) { _, new in new }
         return environment
     }
@@ -191,12 +204,12 @@ final class TestStack: OTPSession, @unchecked Sendable {
     /// code, a token, a phone number (with or without +) or the pepper seen during the test.
     func finish(sourceLocation: SourceLocation = #_sourceLocation) {
         stopAll()
-        if let twilio = options.twilio {
-            record(secret: FakeTwilio.authToken)
-            for request in twilio.requests {
-                if let code = request.code { record(secret: code) }
-                if let body = request.field("Body") { record(secret: body) }
-            }
+        if options.twilio != nil { record(secret: FakeTwilio.authToken) }
+        if options.sns != nil { record(secret: FakeSNS.secretAccessKey); record(secret: FakeSNS.sessionToken) }
+        if options.vonage != nil { record(secret: FakeVonage.apiSecret); record(secret: FakeVonage.signatureSecret) }
+        for request in providerRequests {
+            if let code = request.code { record(secret: code) }
+            if let body = request.field(request.textField) { record(secret: body) }
         }
         if options.responders > 0 {
             #expect(!responderLog.isEmpty, "otp-fcgi wrote no log at all", sourceLocation: sourceLocation)
@@ -222,8 +235,11 @@ final class TestStack: OTPSession, @unchecked Sendable {
 
     /// The code of the last SMS sent to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String? {
-        if let twilio = options.twilio {
-            return twilio.requests.last { $0.field("To") == phone && $0.answeredWith == .accept }?.code
+        if options.twilio != nil || options.sns != nil || options.vonage != nil {
+            let recipients: Set<String> = [phone, String(phone.dropFirst())]
+            return providerRequests.last { request in
+                request.answeredWith == .accept && ["To", "PhoneNumber", "to"].contains { request.field($0).map(recipients.contains) ?? false }
+            }?.code
         }
         return sms.lastCode(to: phone, purpose: purpose)
     }
@@ -231,6 +247,11 @@ final class TestStack: OTPSession, @unchecked Sendable {
     /// The test's environment with the status port the render scripts put in the configs.
     static func environment(statusPort: Int) -> [String: String] {
         ProcessInfo.processInfo.environment.merging(["STATUS_PORT": "\(statusPort)"]) { _, new in new }
+    }
+
+    /// Every request the fake providers received.
+    var providerRequests: [FakeRequest] {
+        (options.twilio?.requests ?? []) + (options.sns?.requests ?? []) + (options.vonage?.requests ?? [])
     }
 
     // MARK: - Waiting and sockets

@@ -1,0 +1,57 @@
+import Logging
+
+/// What a delivery status callback came to.
+public enum DeliveryUpdateOutcome: Sendable, Equatable {
+    /// Stored: the message's status changed.
+    case stored(DeliveryStatus)
+    /// The message has this status already, or a final one that a late callback does not change.
+    case unchanged
+    /// No message of ours has this id (sent before the database was new, purged, or not ours).
+    case unknownMessage
+}
+
+extension OTPService {
+    /// Stores a message the provider accepted, for its delivery status: no phone, no body.
+    func recordDelivery(_ receipt: SMSReceipt, purpose: Purpose, in transaction: any OTPStoreTransaction, at now: UnixTime) throws(StoreError) {
+        try transaction.insertSMSDelivery(SMSDeliveryRecord(provider: receipt.provider, messageID: receipt.messageID, purpose: purpose, sentAt: now))
+    }
+
+    /// Applies a verified status callback (`DeliveryStatusPolicy`), counts it in
+    /// `otp_sms_delivery_total{provider,status}` and a delivery's latency, and logs one line; an
+    /// undelivered or failed step-up SMS is a warning, so it shows within seconds.
+    public func recordDeliveryStatus(_ update: DeliveryUpdate) throws(OTPError) -> DeliveryUpdateOutcome {
+        let log = logger
+        let now = clock.now()
+        let result: (DeliveryUpdateOutcome, SMSDeliveryRecord?, DeliveryStatusPolicy.Change?) = try storing(log) { transaction throws(StoreError) in
+            guard let stored = try transaction.smsDelivery(provider: update.provider, messageID: update.messageID) else {
+                return (.unknownMessage, nil, nil)
+            }
+            guard let change = DeliveryStatusPolicy.apply(update, to: stored, at: now) else { return (.unchanged, stored, nil) }
+            try transaction.saveSMSDeliveryStatus(change.record)
+            return (.stored(update.status), stored, change)
+        }
+        var metadata: Logger.Metadata = [
+            "event": "sms.delivery", "provider": .string(update.provider), "message_id": .string(update.messageID),
+            "status": .string(update.status.rawValue),
+        ]
+        if let purpose = result.1?.purpose { metadata["purpose"] = .string(purpose.rawValue) }
+        if let code = update.errorCode, !code.isEmpty, code != "0" { metadata["error_code"] = .string(code) }
+        switch result.0 {
+        case .unknownMessage:
+            log.info("delivery status for a message we do not know", metadata: metadata.merging(["outcome": "unknown_message"]) { $1 })
+        case .unchanged:
+            log.debug("delivery status changes nothing", metadata: metadata.merging(["outcome": "unchanged"]) { $1 })
+        case .stored(let status):
+            metrics.delivery(provider: update.provider, status: status)
+            if let latency = result.2?.latencySeconds { metrics.deliveryLatency(provider: update.provider, seconds: latency) }
+            if let latency = result.2?.latencySeconds { metadata["latency_s"] = .string("\(latency)") }
+            metadata["outcome"] = "stored"
+            if status == .undelivered || status == .failed {
+                log.warning("SMS not delivered", metadata: metadata)
+            } else {
+                log.info("delivery status stored", metadata: metadata)
+            }
+        }
+        return result.0
+    }
+}
