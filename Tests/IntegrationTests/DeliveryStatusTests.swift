@@ -15,7 +15,7 @@ extension Integration {
         }
 
         static func deliveryMetric(_ stack: TestStack, _ provider: String, _ status: String) -> Double {
-            PrometheusText(stack.client.request("GET", "/api/otp/metrics", as: .alice).body)["otp_sms_delivery_total{provider=\"\(provider)\",status=\"\(status)\"}"] ?? 0
+            PrometheusText(stack.statusClient.request("GET", "/metrics").body)["otp_sms_delivery_total{provider=\"\(provider)\",status=\"\(status)\"}"] ?? 0
         }
 
         /// alice's step-up SMS through the fake Twilio: the request Twilio received.
