@@ -5,7 +5,7 @@
 #
 # usage: scripts/render-lighttpd.sh STATE_DIR HTTPS_PORT fastcgi|cgi [OTP_FCGI_BINARY]
 #   fastcgi: the API and the authorizer over the socket STATE_DIR/otp.sock (50-otp-fcgi.conf)
-#   cgi:     the API as plain CGI through cgi-bin/otp-fcgi, which reads STATE_DIR/otp-fcgi.env
+#   cgi:     the API as plain CGI through cgi-bin/otp-fcgi, which reads STATE_DIR/otp-fcgi-cgi.env
 #            (written by the caller) and runs OTP_FCGI_BINARY (50-otp-fcgi-cgi.conf)
 #   STATUS_PORT (environment, default 9478): the loopback port of health and metrics
 set -euo pipefail
@@ -26,7 +26,7 @@ render() {
         -e "s|/etc/lighttpd/otp-fcgi-example|$state|g" \
         -e "s|/var/www/otp-fcgi-example|$state/lighttpd-www|g" \
         -e "s|/usr/lib/cgi-bin/otp-fcgi|$state/cgi-bin/otp-fcgi|g" \
-        -e "s|/etc/otp-fcgi/otp-fcgi.env|$state/otp-fcgi.env|g" \
+        -e "s|/etc/otp-fcgi/otp-fcgi-cgi.env|$state/otp-fcgi-cgi.env|g" \
         -e "s|/usr/local/bin/otp-fcgi|$binary|g" \
         -e "s|127.0.0.1:8443|127.0.0.1:$https_port|g" \
         -e "s|127.0.0.1:9478|127.0.0.1:$status_port|g" \

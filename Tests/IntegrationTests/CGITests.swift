@@ -90,6 +90,22 @@ extension Integration {
             #expect(try run.stepUpCheck(token: cancel, user: "alice").status == 401)
             #expect(try run.stepUpCheck(token: cancel, user: "alice", action: "cancel-appointment").status == 204)
         }
+
+        /// The wrapper's configuration holds the pepper: a file others may read (any script on the
+        /// host could) stops it with a 500 and a line in the server's log, before any secret is loaded.
+        @Test func theWrapperRefusesAConfigurationOthersCanRead() throws {
+            let stack = try WebServerStack(.lighttpdCGI)
+            defer { stack.finish() }
+            #expect(stack.send("+14155550225", "verify_phone").status == 200)
+            #expect(chmod(stack.envFile, 0o644) == 0)
+            let refused = stack.send("+14155550226", "verify_phone")
+            #expect(refused.status == 500)
+            #expect(refused.body == #"{"detail": "Internal server error"}"#)
+            #expect(stack.logs.contains("is readable or writable by others"))
+            #expect(stack.sms.messages().allSatisfy { $0.to != "+14155550226" })
+            #expect(chmod(stack.envFile, 0o640) == 0)
+            #expect(stack.send("+14155550226", "verify_phone").status == 200)
+        }
     }
 }
 

@@ -13,7 +13,7 @@ import Testing
 /// - `.lighttpd`: otp-fcgi listens on a unix socket; the API goes through mod_fastcgi, the
 ///   protected path through mod_fastcgi in authorizer mode, then a CGI script.
 /// - `.lighttpdCGI`: no otp-fcgi process; lighttpd's mod_cgi starts the binary for every request
-///   through the shipped wrapper, which reads `otp-fcgi.env` in the state folder.
+///   through the shipped wrapper, which reads `otp-fcgi-cgi.env` in the state folder.
 final class WebServerStack: OTPSession, @unchecked Sendable {
     enum Kind: String {
         case apache, lighttpd, lighttpdCGI
@@ -67,7 +67,6 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
             try ChildProcess.run(scripts.appendingPathComponent("render-lighttpd.sh").path, [state.path, "\(httpsPort)", "cgi", TestStack.binary], environment: environment)
                 .requireSuccess()
             let lines = configuration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
-            let envFile = state.appendingPathComponent("otp-fcgi.env").path
             guard FileManager.default.createFile(atPath: envFile, contents: Data(lines.utf8), attributes: [.posixPermissions: 0o600]) else {
                 throw StackError("cannot write \(envFile)")
             }
@@ -90,6 +89,8 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
     var smsFile: String { state.appendingPathComponent("sms.jsonl").path }
     var sms: SMSSink { SMSSink(path: smsFile) }
     var socketPath: String { state.appendingPathComponent("otp.sock").path }
+    /// `.lighttpdCGI` only: the wrapper's own configuration file.
+    var envFile: String { state.appendingPathComponent("otp-fcgi-cgi.env").path }
 
     /// otp-fcgi's configuration: its environment, or the lines of the CGI wrapper's env file.
     var configuration: [String: String] {
