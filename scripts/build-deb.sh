@@ -24,6 +24,10 @@ install -D -m 0644 nginx/conf.d/otp-fcgi-status.conf "$root/etc/nginx/conf.d/otp
 install -D -m 0644 nginx/otp-fcgi_params "$root/etc/nginx/otp-fcgi_params"
 install -D -m 0644 nginx/sites-available/otp-fcgi-example.conf "$root/usr/share/doc/otp-fcgi/examples/nginx-site.conf"
 install -D -m 0644 nginx/sites-available/otp-fcgi-example/protected.conf "$root/usr/share/doc/otp-fcgi/examples/nginx-site-protected.conf"
+# The example site's demo portal page: copy it to /etc/nginx/otp-fcgi-example/portal/ with the site.
+for page in nginx/sites-available/otp-fcgi-example/portal/*; do
+    install -D -m 0644 "$page" "$root/usr/share/doc/otp-fcgi/examples/portal/$(basename "$page")"
+done
 install -D -m 0644 packaging/otp-fcgi.env.example "$root/usr/share/doc/otp-fcgi/examples/otp-fcgi.env"
 install -D -m 0644 examples/step-up-actions "$root/usr/share/doc/otp-fcgi/examples/step-up-actions"
 for template in examples/sms-templates/*.txt; do
