@@ -17,9 +17,15 @@ extension Integration {
             #expect(lintian.status == 0, "lintian: \(lintian.output)")
 
             _ = try? ChildProcess.run("/usr/bin/dpkg", ["--purge", "otp-fcgi"])
+            // A purge keeps the database on purpose; a fresh install here starts without one (a
+            // database left by an earlier build would decide what this test sees).
+            try? FileManager.default.removeItem(atPath: "/var/lib/otp-fcgi")
             let install = try ChildProcess.run("/usr/bin/dpkg", ["-i", DebianPackage.package])
             #expect(install.status == 0, "\(install.output)")
-            defer { _ = try? ChildProcess.run("/usr/bin/dpkg", ["--purge", "otp-fcgi"]) }
+            defer {
+                _ = try? ChildProcess.run("/usr/bin/dpkg", ["--purge", "otp-fcgi"])
+                try? FileManager.default.removeItem(atPath: "/var/lib/otp-fcgi")
+            }
 
             // What the maintainer scripts set up.
             #expect(try ChildProcess.run("/usr/bin/getent", ["passwd", "otp-fcgi"]).status == 0)
