@@ -233,7 +233,7 @@ def workers_sweep(args, stack, runner, db):
     with runner.durations(args.workers_sweep_warmup, args.workers_sweep_duration):
         for n in SWEEP:
             # Warm floor B once (with --workers-sweep-only nothing ran before it).
-            before = runner.static("floor B", "/floor-b", n, 204, warm=n == SWEEP[0], seconds=args.bracket)
+            before = runner.static("floor B", "/floor-b", n, 204, warm=(n == SWEEP[0]), seconds=args.bracket)
             points = []
             for workers in WORKERS_SWEEP:
                 stack.restart_otp(db, workers)
