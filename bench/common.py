@@ -29,6 +29,11 @@ SYNCHRONOUS = "full"  # otp-fcgi's default (OTP_DB_SYNCHRONOUS); floor B uses th
 TTL_SECONDS = 3600
 MAIN_CONNECTIONS = 32
 SWEEP = [1, 8, 32, 128]
+# The workers sweep: otp-fcgi restarted with each of these `--workers` values, measured at each
+# connection count of SWEEP. libfcgi serves one connection per worker thread, so at most this many
+# requests can wait on one group commit.
+WORKERS_SWEEP = [4, 8, 16, 32]
+WORKERS_SWEEP_P99_MS = 10  # the best workers value is the fastest whose p99 stays within this
 # Phone ranges (E.164 without '+'), disjoint per use: Dutch mobiles (+316 and 8 digits; +3161… to
 # +3165… are valid mobile numbers for libphonenumber), since every send passes the SMS firewall's
 # number check (valid, of an allowed type).

@@ -1,6 +1,7 @@
 """The load cases of `make bench`: wrk with the Lua scripts in bench/wrk (report.lua prints the
 figures as one JSON line), the supply of fresh tokens and codes per case, the preflight request
 of each case, and the checks that a run measured what it claims."""
+import contextlib
 import json
 import os
 import subprocess
@@ -37,6 +38,16 @@ class Runner:
         self.problems = []
         self.fastest = 500.0  # the highest rate seen so far (health is an upper bound for any write)
         self.next_phone = PHONES["verify"]
+
+    @contextlib.contextmanager
+    def durations(self, warmup, duration):
+        """Warm-up and measured seconds of the cases run inside (the workers sweep's shorter points)."""
+        saved = self.warmup, self.duration
+        self.warmup, self.duration = warmup, duration
+        try:
+            yield
+        finally:
+            self.warmup, self.duration = saved
 
     def record(self, name, connections, figures, expect_status_errors, db_delta=None, extra=None, service_errors=None):
         """Checks that the run measured what it claims (else it is listed as a problem and make bench

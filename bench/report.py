@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from common import MAIN_CONNECTIONS, ROOT, SYNCHRONOUS, WORKERS
+from common import MAIN_CONNECTIONS, ROOT, SYNCHRONOUS, WORKERS, WORKERS_SWEEP_P99_MS
 
 
 def machine_meta(args):
@@ -139,8 +139,7 @@ def markdown(data):
     keys = {"floor B": "floor-b", "health": "health", SEND: "send", SEND_FIREWALL: "send-firewall", "verify (wrong code)": "verify-wrong",
             "verify (right code)": "verify-right", "step-up-check": "step-up-check"}
     out = [
-        f"Run {meta['date']}, commit `{meta['commit']}`, {meta['wall_seconds']} s; {meta['cpus']} CPUs ({meta['cpu']}) shared by "
-        f"nginx, wrk and the responders. wrk: 2 threads (1 at 1 connection), {meta['warmup_s']} s warm-up, {meta['duration_s']} s "
+        f"{run_line(meta)} wrk: 2 threads (1 at 1 connection), {meta['warmup_s']} s warm-up, {meta['duration_s']} s "
         f"measured ({meta['bracket_s']} s for the floor B runs between cases). otp-fcgi `--workers {WORKERS}`, log level info; floor B {WORKERS} threads with a writer mutex; "
         f"SQLite WAL, synchronous={SYNCHRONOUS.upper()} in both, databases in {meta['db_dir']}. nginx: the shipped files plus a plain-HTTP bench server on "
         f"127.0.0.1 (bench/nginx-bench.conf).",
@@ -168,6 +167,7 @@ def markdown(data):
         out.append(f"| {s['connections']} | {fmt(s['floor_a'])} | {fmt(s['floor_b'])} ({fmt(s['floor_b_p99_ms'], 1)}) | "
                    f"{fmt(s['floor_b_plain'])} ({fmt(s['floor_b_plain_p99_ms'], 1)}) | {fmt(s['check'])} | {fmt(s['check_p50_ms'], 2)} | "
                    f"{fmt(s['check_p99_ms'], 2)} | {fmt(ratio(s['check'], s['floor_a']), 3)} | {fmt(s['check_x_floor_b'], 2)} |")
+    out += workers_sweep_lines(data)
     if data.get("scale"):
         out += ["", f"Scale: a second otp-fcgi on a second database with {data['scale_rows']:,} live rows in `otp_codes` and "
                 f"{data['scale_rows']:,} in `step_up_tokens` (plus the case's supply), {MAIN_CONNECTIONS} connections, run right "
@@ -202,6 +202,17 @@ def markdown(data):
         notes.append(f"**Noisy run**: floor B's throughput varied {max(runs) / min(runs):.1f}× between its runs. Anything that commits "
                      f"with synchronous=FULL is bound by fsync, and this disk's fsync time drifts: treat the req/s ratios and the "
                      f"scale ratio as rough; the instruction counts are unaffected.")
+    return "\n".join(out + notes_lines(notes + case_notes(data))) + "\n"
+
+
+def run_line(meta):
+    return (f"Run {meta['date']}, commit `{meta['commit']}`, {meta['wall_seconds']} s; {meta['cpus']} CPUs ({meta['cpu']}) shared by "
+            f"nginx, wrk and the responders.")
+
+
+def case_notes(data):
+    """The notes of the load cases: what the service logged, the firewall's lines, the problems."""
+    notes = []
     for r in data.get("load_cases", []):
         for finding in r.get("findings", []):
             notes.append(f"{r['case']} @{r['connections']}: {finding}")
@@ -209,10 +220,80 @@ def markdown(data):
             counts = ", ".join(f"{n:,} × {kind}" for kind, n in sorted(r["firewall_log"].items(), key=lambda kv: -kv[1]))
             notes.append(f"{r['case']}: the firewall's log lines during the case (warm-up included): {counts}. No bench code is ever "
                          f"verified, so the tripwire pauses NL after its first sends; in monitor mode that blocks nothing.")
-    notes += [f"**Not a valid measurement** — {p}" for p in data.get("problems", [])]
-    if notes:
-        out += ["", "Notes:", ""] + [f"- {n}" for n in notes]
-    return "\n".join(out) + "\n"
+    return notes + [f"**Not a valid measurement** — {p}" for p in data.get("problems", [])]
+
+
+def notes_lines(notes):
+    return ["", "Notes:", ""] + [f"- {n}" for n in notes] if notes else []
+
+
+WORKERS_BEST_AT = (32, 128)  # the connection counts the best workers value is named for
+
+
+def workers_sweep_cases(sweep):
+    return list(dict.fromkeys(p["case"] for p in sweep["points"]))
+
+
+def best_workers(sweep):
+    """{case: {connections: {"within_p99": the point with the most req/s among those with p99 ≤
+    WORKERS_SWEEP_P99_MS, or None; "fastest": the point with the most req/s}}} at WORKERS_BEST_AT."""
+    best = {}
+    for case in workers_sweep_cases(sweep):
+        best[case] = {}
+        for n in WORKERS_BEST_AT:
+            points = [p for p in sweep["points"] if p["case"] == case and p["connections"] == n]
+            within = [p for p in points if p["p99_ms"] <= WORKERS_SWEEP_P99_MS]
+            best[case][str(n)] = {"within_p99": max(within, key=lambda p: p["rps"], default=None),
+                                  "fastest": max(points, key=lambda p: p["rps"], default=None)}
+    return best
+
+
+def best_workers_line(case, best):
+    parts = []
+    for n in WORKERS_BEST_AT:
+        choice, fastest = best[str(n)]["within_p99"], best[str(n)]["fastest"]
+        if choice:
+            parts.append(f"at {n} connections **{choice['workers']}** ({fmt(choice['rps'])} req/s, p99 {fmt(choice['p99_ms'], 1)} ms)")
+        elif fastest:
+            parts.append(f"at {n} connections none (fastest: {fastest['workers']}, {fmt(fastest['rps'])} req/s, "
+                         f"p99 {fmt(fastest['p99_ms'], 1)} ms)")
+        else:
+            parts.append(f"at {n} connections not measured")
+    return f"Best `--workers` for {case} (most req/s with p99 ≤ {WORKERS_SWEEP_P99_MS} ms): {'; '.join(parts)}."
+
+
+def workers_sweep_lines(data):
+    """The workers sweep: per case a table (rows: --workers; columns: connections; cells: req/s
+    and p99 ms), floor B's row under it, and the best workers value at WORKERS_BEST_AT connections."""
+    sweep = data.get("workers_sweep")
+    if not sweep:
+        return []
+    floor_b = {f["connections"]: f for f in sweep["floor_b"]}
+    out = ["", f"Workers sweep: the main otp-fcgi restarted with `--workers` {', '.join(map(str, sweep['workers']))} (same database "
+           f"and settings, synchronous={SYNCHRONOUS.upper()}); {sweep['warmup_s']} s warm-up and {sweep['duration_s']} s measured per "
+           f"point, each on fresh tokens or codes. Each connection count's points ran between two floor B runs at that count "
+           f"({sweep['bracket_s']} s each; floor B: {WORKERS} threads with a writer mutex; its row is their mean). "
+           f"Cells: req/s (p99 ms)."]
+    for case in workers_sweep_cases(sweep):
+        cells = {(p["workers"], p["connections"]): p for p in sweep["points"] if p["case"] == case}
+        out += ["", f"| {case}: `--workers` ↓, connections → | " + " | ".join(map(str, sweep["connections"])) + " |",
+                "|---:|" + "---:|" * len(sweep["connections"])]
+        for workers in sweep["workers"]:
+            row = [cells.get((workers, n)) for n in sweep["connections"]]
+            out.append(f"| {workers} | " + " | ".join(f"{fmt(p['rps'])} ({fmt(p['p99_ms'], 1)})" if p else "—" for p in row) + " |")
+        out.append("| floor B | " + " | ".join(f"{fmt(floor_b[n]['rps'])} ({fmt(floor_b[n]['p99_ms'], 1)})" if n in floor_b else "—"
+                                                for n in sweep["connections"]) + " |")
+        out += ["", best_workers_line(case, sweep["best"][case])]
+    runs = "; ".join(f"{f['connections']}: {', '.join(fmt(x) for x in f['runs_rps'])}" for f in sweep["floor_b"])
+    return out + ["", f"Floor B's runs around each column, req/s by connection count: {runs}."]
+
+
+def sweep_only_markdown(data):
+    """latest.md of a --workers-sweep-only run: the workers sweep and its notes."""
+    meta = data["meta"]
+    out = [f"{run_line(meta)} The workers sweep only (`--workers-sweep-only`); wrk: 2 threads (1 at 1 connection); "
+           f"databases in {meta['db_dir']}.", *workers_sweep_lines(data)]
+    return "\n".join(out + notes_lines(case_notes(data))) + "\n"
 
 
 def profiles_markdown(data):

@@ -21,7 +21,7 @@ import charts  # noqa: E402
 import report  # noqa: E402
 import seed  # noqa: E402
 from callgrind import ENDPOINTS, Callgrind  # noqa: E402
-from common import BENCH, MAIN_CONNECTIONS, ROOT, SWEEP, BenchError, log  # noqa: E402
+from common import BENCH, MAIN_CONNECTIONS, ROOT, SWEEP, WORKERS, WORKERS_SWEEP, BenchError, log  # noqa: E402
 from load import Runner  # noqa: E402
 from stack import Stack, ensure_packages, memory, remove_databases, reset_peak, stop_all  # noqa: E402
 
@@ -41,7 +41,14 @@ def main():
     parser.add_argument("--db-dir", help="where the load cases' databases go (default: bench/.state); e.g. a tmpfs "
                         "folder to take the disk's fsync out of the figures (then say so next to them)")
     parser.add_argument("--skip-scale", action="store_true")
-    parser.add_argument("--results", default=None, help="where latest.md/json and the charts go (default bench/results)")
+    parser.add_argument("--results", default=None, help="where latest.md/json and the charts go (default bench/results; "
+                        "with --workers-sweep-only nothing is written unless this is given)")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--workers-sweep-only", action="store_true",
+                      help="only the workers sweep (otp-fcgi --workers 4/8/16/32 x 1/8/32/128 connections), printed")
+    only.add_argument("--skip-workers-sweep", action="store_true")
+    parser.add_argument("--workers-sweep-warmup", type=int, default=1, help="warm-up seconds of each workers sweep point")
+    parser.add_argument("--workers-sweep-duration", type=int, default=2, help="measured seconds of each workers sweep point")
     args = parser.parse_args()
     started = time.time()
 
@@ -51,7 +58,8 @@ def main():
         signal.signal(signum, terminate)
 
     try:
-        return run(args, Path(args.results) if args.results else BENCH / "results", started)
+        default_results = None if args.workers_sweep_only else BENCH / "results"
+        return run(args, Path(args.results) if args.results else default_results, started)
     except (BenchError, subprocess.CalledProcessError) as error:
         print(f"\nbench FAILED: {error}", file=sys.stderr)
         return 1
@@ -72,7 +80,8 @@ def run(args, results_dir, started):
     state = BENCH / ".state"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
-    results_dir.mkdir(parents=True, exist_ok=True)
+    if results_dir:
+        results_dir.mkdir(parents=True, exist_ok=True)
     floor_b = state / "floor-b"
     subprocess.run(["gcc", "-O2", "-Wall", "-o", str(floor_b), str(BENCH / "floor_b.c"), "-lfcgi", "-lsqlite3", "-lpthread"], check=True)
 
@@ -114,6 +123,9 @@ def run(args, results_dir, started):
 
     data = {"meta": report.machine_meta(args), "main": [], "sweep": [], "scale": [], "memory": {}, "instructions": {}}
     runner = Runner(stack, args.warmup, args.duration)
+    if args.workers_sweep_only:
+        data["workers_sweep"] = workers_sweep(args, stack, runner, small_db)
+        return finish(data, runner, results_dir, started, report.sweep_only_markdown, "")
     c = MAIN_CONNECTIONS
     log(f"load cases at {c} connections")
     results = {}
@@ -190,6 +202,8 @@ def run(args, results_dir, started):
             data["scale"].append({
                 "case": label, "small_rps": small["rps"], "big_rps": big["rps"], "ratio": big["rps"] / small["rps"],
                 "small_p99_ms": small["p99_ms"], "big_p99_ms": big["p99_ms"], "big_rows": big["rows"], "small_rows": small["rows"]})
+    if not args.skip_workers_sweep:
+        data["workers_sweep"] = workers_sweep(args, stack, runner, small_db)
     data["load_cases"] = runner.results
     stop_all()
     remove_databases(db_dir)
@@ -201,18 +215,58 @@ def run(args, results_dir, started):
         data["profiles"] = {e: {"self": cg.profile(e, False, 20), "inclusive": cg.profile(e, True, 40)} for e in ENDPOINTS}
         data["number_check"] = {e: cg.number_check(e) for e in ("send", "send-firewall")}
 
-    data["problems"] = runner.problems
-    data["meta"]["wall_seconds"] = round(time.time() - started)
-    text = report.markdown(data)
-    (results_dir / "latest.md").write_text(text)
-    (results_dir / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
     if data.get("profiles"):
         (results_dir / "profile.md").write_text(report.profiles_markdown(data))
     charts.gnuplot(data, state, results_dir)
+    return finish(data, runner, results_dir, started, report.markdown, "profile.md, requests.png, sweep.png")
+
+
+def workers_sweep(args, stack, runner, db):
+    """otp-fcgi restarted with each --workers value of WORKERS_SWEEP, the step-up check and the
+    wrong-code verify at each connection count of SWEEP. Connections outside, workers inside: each
+    connection count's points run between two floor B runs at that count (--bracket seconds), and
+    each point's × floor B divides by their mean. Leaves the main otp-fcgi at --workers WORKERS."""
+    log(f"workers sweep: --workers {WORKERS_SWEEP} × {SWEEP} connections, {args.workers_sweep_warmup} s warm-up and "
+        f"{args.workers_sweep_duration} s measured per point")
+    sweep = {"workers": WORKERS_SWEEP, "connections": SWEEP, "warmup_s": args.workers_sweep_warmup,
+             "duration_s": args.workers_sweep_duration, "bracket_s": args.bracket, "floor_b": [], "points": []}
+    with runner.durations(args.workers_sweep_warmup, args.workers_sweep_duration):
+        for n in SWEEP:
+            # Warm floor B once (with --workers-sweep-only nothing ran before it).
+            before = runner.static("floor B", "/floor-b", n, 204, warm=(n == SWEEP[0]), seconds=args.bracket)
+            points = []
+            for workers in WORKERS_SWEEP:
+                stack.restart_otp(db, workers)
+                for case, figures in (
+                        ("step-up-check", runner.step_up_check(f"step-up-check, --workers {workers}", n, db)),
+                        ("verify (wrong code)", runner.verify(f"verify (wrong code), --workers {workers}", n, db, True))):
+                    points.append({"case": case, "workers": workers, "connections": n, "rps": figures["rps"],
+                                   "p50_ms": figures["p50_ms"], "p99_ms": figures["p99_ms"]})
+            after = runner.static("floor B (again)", "/floor-b", n, 204, warm=False, seconds=args.bracket)
+            floor_b = (before["rps"] + after["rps"]) / 2
+            for point in points:
+                point["x_floor_b"] = point["rps"] / floor_b
+            sweep["points"] += points
+            sweep["floor_b"].append({"connections": n, "rps": floor_b, "runs_rps": [before["rps"], after["rps"]],
+                                     "p99_ms": (before["p99_ms"] + after["p99_ms"]) / 2})
+    stack.restart_otp(db, WORKERS)
+    sweep["best"] = report.best_workers(sweep)
+    return sweep
+
+
+def finish(data, runner, results_dir, started, markdown, also_written):
+    """The report printed, and written with the raw figures to results_dir (if any; also_written
+    names what else the run put there); the exit status."""
+    data["problems"] = runner.problems
+    data["meta"]["wall_seconds"] = round(time.time() - started)
+    text = markdown(data)
     print()
     print(text)
-    log(f"written: {results_dir / 'latest.md'}, latest.json, profile.md, requests.png, sweep.png "
-        f"({data['meta']['wall_seconds']} s)")
+    if results_dir:
+        (results_dir / "latest.md").write_text(text)
+        (results_dir / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
+        log(f"written: {results_dir / 'latest.md'}, latest.json{', ' + also_written if also_written else ''} "
+            f"({data['meta']['wall_seconds']} s)")
     if runner.problems:
         print("bench: some cases did not run as intended (see Notes): their figures are not valid", file=sys.stderr)
         return 2

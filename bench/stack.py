@@ -169,12 +169,18 @@ class Stack:
         """`otp-fcgi bench-mint` (the binary under test) on `db`, in the environment otp-fcgi serves `db` with."""
         return seed.Mint(self.binary, self.otp_environment(db), self.state / "minted.txt")
 
-    def start_otp(self, db, name="otp-fcgi", sock=None, firewall=False):
+    def start_otp(self, db, name="otp-fcgi", sock=None, firewall=False, workers=WORKERS):
         sock = sock or self.socket
-        process = start([str(self.binary), "serve", "--listen", f"unix:{sock}", "--workers", str(WORKERS)],
+        process = start([str(self.binary), "serve", "--listen", f"unix:{sock}", "--workers", str(workers)],
                         self.state / f"{name}.log", env=self.otp_environment(db, firewall))
         wait_for(f"{name} socket", lambda: can_connect_unix(sock), process=process)
         return process
+
+    def restart_otp(self, db, workers):
+        """The main otp-fcgi stopped and started again on its socket with `--workers workers`
+        (nginx keeps no connection to it, so the next request reaches the new process)."""
+        stop(self.otp)
+        self.otp = self.start_otp(db, workers=workers)
 
     def start_floor_b(self, variant):
         """variant "mutex" (floor B) or "plain" (its threads contend through SQLite's busy handler)."""
