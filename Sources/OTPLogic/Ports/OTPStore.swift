@@ -78,6 +78,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case readOnly = "read_only"
         /// The database cannot be opened or reached.
         case cannotOpen = "cannot_open"
+        /// The database server was reachable and is not now (connection lost, server shutting
+        /// down or starting): the store reconnects with back-off, requests meanwhile answer 503.
+        case unreachable
         case corrupt
         /// The schema is newer than this binary knows.
         case schemaTooNew = "schema_too_new"
