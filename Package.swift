@@ -35,12 +35,13 @@ let package = Package(
         .target(name: "OTPSMS", dependencies: ["OTPLogic", "CCurl", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OTPSystem", dependencies: ["OTPLogic", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OTPPhoneNumbers", dependencies: ["OTPLogic", "CPhoneNumber"]),
+        .target(name: "OTPPostgres", dependencies: ["OTPLogic", "CPq"]),
 
         // The composition root, the command line and the FastCGI/CGI front.
         .executableTarget(
             name: "otp-fcgi",
             dependencies: [
-                "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "CFastCGI",
+                "OTPLogic", "OTPSQLite", "OTPPostgres", "OTPSMS", "OTPSystem", "CFastCGI",
                 "OTPPhoneNumbers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -53,6 +54,7 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // libphonenumber (C++, Debian's libphonenumber-dev) behind a plain C API of our own.
         .target(name: "CPhoneNumber", linkerSettings: [.linkedLibrary("phonenumber")]),
 
@@ -75,7 +77,7 @@ let package = Package(
         .testTarget(
             name: "OTPLogicTests",
             dependencies: [
-                "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber",
+                "OTPLogic", "OTPSQLite", "OTPPostgres", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),

@@ -2,7 +2,6 @@ import ArgumentParser
 import Glibc
 import Logging
 import OTPLogic
-import OTPSQLite
 import OTPSystem
 
 /// Where an admin command's configuration comes from, besides its environment.
@@ -41,11 +40,11 @@ func loadConfiguration(_ source: ConfigurationSource = ConfigurationSource()) th
     }
 }
 
-func openStore(_ configuration: Configuration) throws -> SQLiteOTPStore {
+func openStore(_ configuration: Configuration) throws -> any VersionedStore {
     do {
         return try WorkerComponents.openStore(configuration)
     } catch {
-        StartupFailure.report("otp-fcgi: OTP_DB_PATH=\(configuration.database.path): \(error.description)")
+        StartupFailure.report("otp-fcgi: \(configuration.database.displayName): \(error.description)")
         throw ExitCode(74)
     }
 }
@@ -80,7 +79,7 @@ struct CheckConfig: ParsableCommand {
             problems += error.problems
         }
         if let configuration {
-            for finding in DatabaseInspection.inspect(configuration.database) {
+            for finding in WorkerComponents.inspectDatabase(configuration) {
                 switch finding {
                 case .problem(let text): problems.append(text)
                 case .note(let text): notes.append(text)

@@ -1,0 +1,83 @@
+import OTPLogic
+
+/// `OTPStore` on one PostgreSQL connection, shared by every node of a portal. One instance per
+/// worker thread. It fetches and writes; every rule is in `OTPLogic`. Exactness across nodes
+/// comes from the database alone, at READ COMMITTED: rows a transaction will change are read
+/// `FOR UPDATE`, and one-time use is one conditional `UPDATE`.
+public final class PostgresOTPStore: VersionedStore {
+    let connection: PostgresConnection
+
+    public let migration: (from: Int, to: Int)
+
+    /// Connects, refuses a newer schema and applies pending migrations. `clock` paces reconnection.
+    public init(configuration: PostgresConfiguration, clock: any MonotonicClock) throws(StoreError) {
+        connection = try PostgresConnection(configuration: configuration, clock: clock)
+        migration = try PostgresSchema.migrate(connection)
+    }
+
+    /// The schema version this binary writes.
+    public static var currentSchemaVersion: Int { PostgresSchema.currentVersion }
+
+    public func writeTransaction<T>(_ body: (any OTPStoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        try connection.begin()
+        do {
+            let transaction = PostgresTransaction(connection: connection)
+            let result = try body(transaction)
+            try transaction.removePlaceholders()
+            try connection.commit()
+            return result
+        } catch {
+            connection.rollback()
+            throw error
+        }
+    }
+
+    public func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
+        // Autocommit: one statement needs no transaction around it.
+        try PostgresTransaction(connection: connection).consumeStepUpToken(hash: hash, userID: userID, action: action, within: bounds)
+    }
+
+    public func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
+        try PostgresTransaction(connection: connection).stepUpToken(hash: hash)
+    }
+
+    public func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {
+        let result = try connection.run(PostgresStatements.verifiedPhone, [.text(userID)])
+        return result.count == 0 ? nil : result.row(0).text(0).flatMap(PhoneNumber.init)
+    }
+
+    public func resetPhone(userID: String) throws(StoreError) -> Bool {
+        try connection.run(PostgresStatements.resetPhone, [.text(userID)]).changes == 1
+    }
+
+    public func ping() throws(StoreError) {
+        try connection.run(PostgresStatements.ping)
+    }
+
+    public func purge(_ cutoffs: PurgeCutoffs) throws(StoreError) -> PurgeCounts {
+        try writeTransaction { _ throws(StoreError) -> PurgeCounts in
+            guard try connection.run(PostgresStatements.purgeLock).row(0).boolean(0) else { return PurgeCounts(codes: 0, tokens: 0) }
+            let codes = try connection.run(PostgresStatements.purgeCodes, cutoffs.storedCodeValues).changes
+            let tokens = try connection.run(PostgresStatements.purgeTokens, [.integer(cutoffs.tokenExpiredBy)]).changes
+            return PurgeCounts(codes: codes, tokens: tokens)
+        }
+    }
+
+    public func forEachRecord(codes: (CodeRecord) -> Void, tokens: (StepUpTokenRecord) -> Void) throws(StoreError) {
+        for row in try connection.run(PostgresStatements.allCodes).rows {
+            guard let phoneHash = row.text(15), let purpose = row.text(16).flatMap(Purpose.init(rawValue:)) else { continue }
+            codes(CodeRecord(storedRow: row, phoneHash: phoneHash, purpose: purpose, owner: row.text(17) ?? ""))
+        }
+        for row in try connection.run(PostgresStatements.allTokens).rows {
+            tokens(StepUpTokenRecord(storedRow: row))
+        }
+    }
+
+    public func firewallRecords() throws(StoreError) -> [FirewallRecord] {
+        try connection.run(PostgresStatements.allFirewall).rows.compactMap { FirewallRecord(storedRow: $0) }
+    }
+
+    public func schemaVersion() throws(StoreError) -> Int {
+        try PostgresSchema.version(connection)
+    }
+}

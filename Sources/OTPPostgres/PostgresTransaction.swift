@@ -1,0 +1,150 @@
+import OTPLogic
+
+/// The operations of one `BEGIN … COMMIT` on the worker's connection. A row the rules will
+/// decide on is read `FOR UPDATE`; a row that does not exist yet is created as a placeholder
+/// (`INSERT … ON CONFLICT DO NOTHING`), which another node creating the same key waits on like
+/// on a locked row. A placeholder the rules did not fill is deleted before COMMIT, so no other
+/// session ever sees one.
+final class PostgresTransaction: OTPStoreTransaction {
+    private let connection: PostgresConnection
+    private var codePlaceholders: Set<CodeKey> = []
+    private var firewallPlaceholders: Set<BudgetKey> = []
+    private var userPlaceholders: Set<String> = []
+
+    /// How many times a lock is retried when the row it waited for was deleted meanwhile (a purge).
+    private static let lockAttempts = 3
+
+    private struct CodeKey: Hashable {
+        let phoneHash: String
+        let purpose: Purpose
+        let owner: String
+
+        var values: [StoredValue] { [.text(phoneHash), .text(purpose.rawValue), .text(owner)] }
+    }
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// Deletes the placeholders nothing was saved into. Called right before COMMIT.
+    func removePlaceholders() throws(StoreError) {
+        for key in codePlaceholders { try connection.run(PostgresStatements.deleteCodePlaceholder, key.values) }
+        for key in firewallPlaceholders {
+            try connection.run(PostgresStatements.deleteFirewallPlaceholder, [.text(key.scope.rawValue), .text(key.key)])
+        }
+        for user in userPlaceholders { try connection.run(PostgresStatements.deleteUserPlaceholder, [.text(user)]) }
+        codePlaceholders.removeAll()
+        firewallPlaceholders.removeAll()
+        userPlaceholders.removeAll()
+    }
+
+    func codeRecord(phoneHash: String, purpose: Purpose, owner: String) throws(StoreError) -> CodeRecord? {
+        let key = CodeKey(phoneHash: phoneHash, purpose: purpose, owner: owner)
+        if codePlaceholders.contains(key) { return nil }
+        for _ in 0..<PostgresTransaction.lockAttempts {
+            let locked = try connection.run(PostgresStatements.lockCode, key.values)
+            if locked.count > 0 { return CodeRecord(storedRow: locked.row(0), phoneHash: phoneHash, purpose: purpose, owner: owner) }
+            if try connection.run(PostgresStatements.placeholderCode, key.values).count > 0 {
+                codePlaceholders.insert(key)
+                return nil
+            }
+        }
+        throw StoreError(kind: .busy, detail: "(postgres): the code row kept disappearing while it was being locked")
+    }
+
+    func save(_ record: CodeRecord) throws(StoreError) {
+        try connection.run(PostgresStatements.saveCode, record.storedValues)
+        codePlaceholders.remove(CodeKey(phoneHash: record.phoneHash, purpose: record.purpose, owner: record.owner))
+    }
+
+    func saveVerificationState(_ record: CodeRecord) throws(StoreError) {
+        let key = CodeKey(phoneHash: record.phoneHash, purpose: record.purpose, owner: record.owner)
+        if codePlaceholders.contains(key) {
+            try save(record)
+        } else if try connection.run(PostgresStatements.saveVerificationState, record.storedVerificationValues).changes != 1 {
+            try save(record)
+        }
+    }
+
+    func insertStepUpToken(hash: String, _ token: StepUpTokenRecord) throws(StoreError) {
+        try connection.run(PostgresStatements.insertToken, token.storedValues(hash: hash))
+    }
+
+    func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
+        try connection.run(PostgresStatements.consumeToken, bounds.storedValues(hash: hash, userID: userID, action: action)).changes == 1
+    }
+
+    func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
+        let result = try connection.run(PostgresStatements.token, [.text(hash)])
+        return result.count == 0 ? nil : StepUpTokenRecord(storedRow: result.row(0))
+    }
+
+    func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {
+        // Keys in one order everywhere, so two transactions lock them in the same order.
+        let sorted = keys.filter { !firewallPlaceholders.contains($0) }
+            .sorted { ($0.scope.rawValue, $0.key) < ($1.scope.rawValue, $1.key) }
+        var records: [FirewallRecord] = []
+        for start in stride(from: 0, to: sorted.count, by: 4) {
+            records += try lockFirewall(Array(sorted[start..<min(start + 4, sorted.count)]))
+        }
+        let found = Set(records.map(\.key))
+        for key in sorted where !found.contains(key) {
+            if let record = try lockOrCreateFirewall(key) { records.append(record) }
+        }
+        return records
+    }
+
+    private func lockFirewall(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {
+        var values: [StoredValue] = []
+        for index in 0..<4 {
+            let key = index < keys.count ? keys[index] : nil
+            values += [.text(key?.scope.rawValue ?? ""), .text(key?.key ?? "")]
+        }
+        return try connection.run(PostgresStatements.lockFirewall, values).rows.compactMap { FirewallRecord(storedRow: $0) }
+    }
+
+    /// A key without a row: a placeholder of ours (nil), or the row another node committed meanwhile, locked.
+    private func lockOrCreateFirewall(_ key: BudgetKey) throws(StoreError) -> FirewallRecord? {
+        for _ in 0..<PostgresTransaction.lockAttempts {
+            if try connection.run(PostgresStatements.placeholderFirewall, [.text(key.scope.rawValue), .text(key.key)]).count > 0 {
+                firewallPlaceholders.insert(key)
+                return nil
+            }
+            if let record = try lockFirewall([key]).first { return record }
+        }
+        throw StoreError(kind: .busy, detail: "(postgres): the firewall row kept disappearing while it was being locked")
+    }
+
+    func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError) {
+        for record in records {
+            try connection.run(PostgresStatements.saveFirewall, record.storedValues)
+            firewallPlaceholders.remove(record.key)
+        }
+    }
+
+    /// Inside a transaction the phone on record decides a phone change: the user's row is locked
+    /// (or a placeholder taken), so two nodes cannot both find "no phone" and both set one.
+    func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber? {
+        if userPlaceholders.contains(userID) { return nil }
+        for _ in 0..<PostgresTransaction.lockAttempts {
+            let locked = try connection.run(PostgresStatements.lockUser, [.text(userID)])
+            if locked.count > 0 {
+                let row = locked.row(0)
+                return row.boolean(1) ? row.text(0).flatMap(PhoneNumber.init) : nil
+            }
+            if try connection.run(PostgresStatements.placeholderUser, [.text(userID)]).count > 0 {
+                userPlaceholders.insert(userID)
+                return nil
+            }
+        }
+        throw StoreError(kind: .busy, detail: "(postgres): the user row kept disappearing while it was being locked")
+    }
+
+    func markPhoneVerified(userID: String?, phone: PhoneNumber, at now: UnixTime) throws(StoreError) {
+        if let userID {
+            try connection.run(PostgresStatements.markUserVerified, [.text(userID), .text(phone.e164), .integer(now)])
+            userPlaceholders.remove(userID)
+        }
+        try connection.run(PostgresStatements.markPreferencesVerified, [.text(phone.e164)])
+    }
+}
