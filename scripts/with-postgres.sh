@@ -29,8 +29,11 @@ if [ "$(id -u)" -eq 0 ]; then
     as_owner=(runuser -u postgres --)
 fi
 
+# The server pg_ctl starts must not keep any descriptor of its caller open (a test runner notices
+# that its child ended when the child's descriptors close), so everything above 2 is closed first.
 cat > "$folder/pg_ctl" <<SCRIPT
 #!/usr/bin/env bash
+for fd in \$(ls /proc/\$\$/fd); do [ "\$fd" -gt 2 ] && eval "exec \$fd>&-"; done 2>/dev/null
 exec ${as_owner[*]} "$bin/pg_ctl" -D "$folder/data" -l "$folder/server.log" "\$@"
 SCRIPT
 chmod 755 "$folder/pg_ctl"

@@ -91,10 +91,18 @@ final class PostgresConnection {
     /// the connection had been lost (the server restarted meanwhile) runs once more on a new one.
     @discardableResult
     func run(_ statement: PostgresStatement, _ values: [StoredValue] = []) throws(StoreError) -> PostgresResult {
+        try retryingOnALostConnection { () throws(StoreError) -> PostgresResult in try runOnce(statement, values) }
+    }
+
+    /// Outside a transaction, a statement that failed because the connection we had was lost
+    /// (the server restarted, a failover, an idle timeout) runs once more on a new connection.
+    /// Inside one, the transaction went with the connection: the failure stands.
+    private func retryingOnALostConnection<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        let hadConnection = handle != nil
         do {
-            return try runOnce(statement, values)
-        } catch where error.kind == .unreachable && !inTransaction && backoff.failures == 0 {
-            return try runOnce(statement, values)
+            return try body()
+        } catch where error.kind == .unreachable && hadConnection && handle == nil && !inTransaction {
+            return try body()
         }
     }
 
@@ -123,11 +131,7 @@ final class PostgresConnection {
     /// Runs SQL text without parameters (transaction control, migrations).
     @discardableResult
     func execute(_ sql: String) throws(StoreError) -> PostgresResult {
-        do {
-            return try check(PQexec(try live(), sql), sql)
-        } catch where error.kind == .unreachable && !inTransaction && backoff.failures == 0 && sql == "BEGIN" {
-            return try check(PQexec(try live(), sql), sql)
-        }
+        try retryingOnALostConnection { () throws(StoreError) -> PostgresResult in try check(PQexec(try live(), sql), sql) }
     }
 
     func begin() throws(StoreError) {

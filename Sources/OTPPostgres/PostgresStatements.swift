@@ -69,16 +69,18 @@ enum PostgresStatements {
 
     static let firewallColumns = #"scope, key, "window", paused_until, alerted_until, tripwire"#
 
-    /// Up to four keys (user, address, country, total) locked in one statement, in key order;
-    /// unused pairs are empty and match nothing.
-    static let lockFirewall = PostgresStatement(name: "lock_firewall", sql: """
-        SELECT \(firewallColumns) FROM sms_firewall
-        WHERE (scope, key) IN (($1, $2), ($3, $4), ($5, $6), ($7, $8)) ORDER BY scope, key FOR UPDATE
-        """)
-
-    static let placeholderFirewall = PostgresStatement(name: "placeholder_firewall", sql: """
-        INSERT INTO sms_firewall (scope, key) VALUES ($1, $2) ON CONFLICT (scope, key) DO NOTHING RETURNING 1
-        """)
+    /// The rows of 1 to 4 keys (user, address, country, total), each locked, in the order given
+    /// (the store sorts the keys, so every transaction locks them in one order); a key without a
+    /// row gets a placeholder row, locked too (`inserted` is true for those). One statement: an
+    /// INSERT … ON CONFLICT DO UPDATE locks an existing row like SELECT … FOR UPDATE does.
+    static let lockFirewall: [PostgresStatement] = (1...4).map { count in
+        let values = (0..<count).map { "($\($0 * 2 + 1), $\($0 * 2 + 2))" }.joined(separator: ", ")
+        return PostgresStatement(name: "lock_firewall_\(count)", sql: """
+            INSERT INTO sms_firewall (scope, key) VALUES \(values)
+            ON CONFLICT (scope, key) DO UPDATE SET scope = excluded.scope
+            RETURNING \(firewallColumns), xmax = 0 AS inserted
+            """)
+    }
 
     static let deleteFirewallPlaceholder = PostgresStatement(name: "delete_firewall_placeholder", sql: """
         DELETE FROM sms_firewall WHERE scope = $1 AND key = $2

@@ -81,38 +81,20 @@ final class PostgresTransaction: OTPStoreTransaction {
 
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {
         // Keys in one order everywhere, so two transactions lock them in the same order.
-        let sorted = keys.filter { !firewallPlaceholders.contains($0) }
-            .sorted { ($0.scope.rawValue, $0.key) < ($1.scope.rawValue, $1.key) }
+        let sorted = Set(keys).subtracting(firewallPlaceholders).sorted { ($0.scope.rawValue, $0.key) < ($1.scope.rawValue, $1.key) }
         var records: [FirewallRecord] = []
         for start in stride(from: 0, to: sorted.count, by: 4) {
-            records += try lockFirewall(Array(sorted[start..<min(start + 4, sorted.count)]))
-        }
-        let found = Set(records.map(\.key))
-        for key in sorted where !found.contains(key) {
-            if let record = try lockOrCreateFirewall(key) { records.append(record) }
+            let batch = sorted[start..<min(start + 4, sorted.count)]
+            let values = batch.flatMap { key -> [StoredValue] in [.text(key.scope.rawValue), .text(key.key)] }
+            for row in try connection.run(PostgresStatements.lockFirewall[batch.count - 1], values).rows {
+                if row.boolean(6) {
+                    if let scope = row.text(0).flatMap(BudgetScope.init(rawValue:)), let key = row.text(1) { firewallPlaceholders.insert(BudgetKey(scope, key)) }
+                } else if let record = FirewallRecord(storedRow: row) {
+                    records.append(record)
+                }
+            }
         }
         return records
-    }
-
-    private func lockFirewall(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {
-        var values: [StoredValue] = []
-        for index in 0..<4 {
-            let key = index < keys.count ? keys[index] : nil
-            values += [.text(key?.scope.rawValue ?? ""), .text(key?.key ?? "")]
-        }
-        return try connection.run(PostgresStatements.lockFirewall, values).rows.compactMap { FirewallRecord(storedRow: $0) }
-    }
-
-    /// A key without a row: a placeholder of ours (nil), or the row another node committed meanwhile, locked.
-    private func lockOrCreateFirewall(_ key: BudgetKey) throws(StoreError) -> FirewallRecord? {
-        for _ in 0..<PostgresTransaction.lockAttempts {
-            if try connection.run(PostgresStatements.placeholderFirewall, [.text(key.scope.rawValue), .text(key.key)]).count > 0 {
-                firewallPlaceholders.insert(key)
-                return nil
-            }
-            if let record = try lockFirewall([key]).first { return record }
-        }
-        throw StoreError(kind: .busy, detail: "(postgres): the firewall row kept disappearing while it was being locked")
     }
 
     func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError) {

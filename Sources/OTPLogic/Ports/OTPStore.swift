@@ -48,7 +48,8 @@ public protocol OTPStoreTransaction {
     func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber?
     /// `OTPStore.stepUpToken`, inside the transaction.
     func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord?
-    /// The firewall records of `keys` that exist (no record: nothing counted yet).
+    /// The firewall records of `keys` that exist (no record: nothing counted yet). Callers read
+    /// the code record (if any) before the firewall's, so stores that lock rows lock them in one order.
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord]
     func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError)
     /// `OTPStore.consumeStepUpToken`, inside the transaction.
