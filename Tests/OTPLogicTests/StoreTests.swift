@@ -219,35 +219,3 @@ struct StoreOpeningClockTests {
         #expect(clock.sleeps.allSatisfy { $0 == 10 })
     }
 }
-
-@Suite("Spending a step-up token")
-struct StepUpTokenStoreTests {
-    @Test func storeSpendsExactlyTheTokensTheBoundsContain() throws {
-        let h = try Harness(rules: .with { $0.stepUpTokenTTLSeconds = 300 })
-        let policy = StepUpTokenPolicy(rules: h.rules)
-        let start = Fixture.start
-        var checked = 0
-        for createdBoot in [nil, BootClockReading(bootID: "a", milliseconds: 1_000_000)] as [BootClockReading?] {
-            for wall: Int64 in [-1, 0, 299, 300] {
-                for boot in [nil, BootClockReading(bootID: "b", milliseconds: 5)] + [-1, 0, 299_999, 300_000].map({
-                    BootClockReading(bootID: "a", milliseconds: 1_000_000 + $0)
-                }) as [BootClockReading?] {
-                    checked += 1
-                    let hash = "token-\(checked)"
-                    let token = policy.mint(for: "alice", at: start, boot: createdBoot)
-                    try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: hash, token) }
-                    let bounds = policy.admissionBounds(at: start + wall, boot: boot)
-                    let spent = try h.store.consumeStepUpToken(hash: hash, userID: "alice", action: nil, within: bounds)
-                    #expect(spent == bounds.contain(token), "wall +\(wall), boot \(String(describing: boot))")
-                    // Another user's or action's token is never spent, whatever its age.
-                    let other = "other-\(checked)"
-                    try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: other, token) }
-                    #expect(try !h.store.consumeStepUpToken(hash: other, userID: "bob", action: nil, within: bounds))
-                    #expect(try !h.store.consumeStepUpToken(hash: other, userID: "alice", action: "cancel-appointment", within: bounds))
-                    #expect(try h.store.stepUpToken(hash: other)?.usedAt == nil)
-                }
-            }
-        }
-        #expect(checked == 48)
-    }
-}
