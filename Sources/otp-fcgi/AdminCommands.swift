@@ -30,10 +30,11 @@ struct ConfigurationSource: ParsableArguments {
     }
 }
 
-/// Loads the configuration for an admin command, printing every problem on failure.
-func loadConfiguration(_ source: ConfigurationSource = ConfigurationSource()) throws -> Configuration {
+/// Loads the configuration for an admin command, printing every problem on failure. Without a
+/// parsed `source` (a command with no --env-file option), from the process environment alone.
+func loadConfiguration(_ source: ConfigurationSource? = nil) throws -> Configuration {
     do {
-        return try Configuration.load(from: source.environment(), files: .system)
+        return try Configuration.load(from: source?.environment() ?? ProcessEnvironment.current(), files: .system)
     } catch let error as ConfigurationError {
         StartupFailure.report("otp-fcgi: \(error.description)")
         throw ExitCode(78)
