@@ -18,6 +18,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import charts  # noqa: E402
+import postgres  # noqa: E402
 import report  # noqa: E402
 import seed  # noqa: E402
 from callgrind import Callgrind  # noqa: E402
@@ -41,6 +42,7 @@ def main():
     parser.add_argument("--db-dir", help="where the load cases' databases go (default: bench/.state); e.g. a tmpfs "
                         "folder to take the disk's fsync out of the figures (then say so next to them)")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL store (bench/postgres.py)")
     parser.add_argument("--results", default=None, help="where latest.md/json and the charts go (default bench/results)")
     args = parser.parse_args()
     started = time.time()
@@ -90,6 +92,10 @@ def run(args, results_dir, started):
                     print(f"  {endpoint:>14} {row['instructions']:>8,}  {row['function']}")
         return figures
     stack.render_nginx()
+    pg = None if args.no_postgres else postgres.PostgresBench(stack, state)
+    if pg:
+        pg.ensure_packages()
+        pg.prepare(pg.build_floor(state))
     small_db = db_dir / "otp.sqlite3"
     stack.otp = stack.start_otp(small_db)
     stack.floor_b = stack.start_floor_b("mutex")
@@ -130,6 +136,9 @@ def run(args, results_dir, started):
     data["floor_runs"] = {"floor A": results[("floor A", c)]["runs_rps"], "floor B": all_b}
     data["main"] = [results[k] for k in [("floor A", c), ("floor B", c), ("floor B plain", c), ("health", c), ("send", c),
                                          ("wrong", c), ("right", c), ("check", c)]]
+    if pg:
+        log(f"PostgreSQL store at {c} connections")
+        data["postgres"] = pg.run(runner, results, c)
 
     log("step-up check sweep")
     for n in SWEEP:
@@ -189,7 +198,7 @@ def run(args, results_dir, started):
 
     data["problems"] = runner.problems
     data["meta"]["wall_seconds"] = round(time.time() - started)
-    text = report.markdown(data)
+    text = report.markdown(data) + postgres.markdown(data.get("postgres"), MAIN_CONNECTIONS)
     (results_dir / "latest.md").write_text(text)
     (results_dir / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
     if data.get("profiles"):
