@@ -81,6 +81,52 @@ extension Integration {
             #expect(ScaleOut.everyNodeServed(stack, "otp.send"))
         }
 
+        /// The operator's commands on the shared database, and a password in OTP_DB_URL that no
+        /// output and no log line ever shows (the test cluster trusts local users: the password is
+        /// accepted and ignored).
+        @Test func theAdminCommandsWorkOnPostgreSQLAndNeverShowThePassword() throws {
+            let stack = try ScaleOut.threeNodes()
+            defer { stack.finish() }
+            let password = "pw-" + UUID().uuidString.prefix(8)
+            stack.record(secret: password)
+            let url = try #require(stack.databaseURL).replacingOccurrences(of: ":///", with: "://otp:\(password)@/")
+            var environment = stack.environment
+            environment["OTP_DB_URL"] = url
+            func run(_ arguments: [String], _ environment: [String: String]) throws -> (status: Int32, text: String) {
+                let result = try ChildProcess.run(TestStack.binary, arguments, environment: environment, stderr: .capture)
+                #expect(!TestStack.containsStandalone(password, in: result.output + result.errors), "\(arguments)")
+                return (result.status, result.output + result.errors)
+            }
+
+            let checked = try run(["check-config"], environment)
+            #expect(checked.status == 0 && checked.text.contains("schema version 1"), "\(checked.text)")
+            #expect(checked.text.contains("otp:***@"))
+            #expect(try run(["migrate"], environment).text.contains("schema is up to date (version 1)"))
+
+            try stack.ensureVerifiedPhone("+14155550620", of: .alice)
+            #expect(try stack.query("SELECT phone_verified FROM users WHERE user_id = 'alice'") == "1")
+            #expect(stack.send("+14155550621", "verify_phone").status == 200)
+            let stats = try run(["stats"], environment)
+            #expect(stats.status == 0 && stats.text.contains("codes verify_phone: active 1"), "\(stats.text)")
+            #expect(try run(["firewall", "status"], environment).text.contains("mode: enforce"))
+            #expect(try run(["reset-phone", "alice"], environment).text.contains("reset the verified phone of alice"))
+            #expect(try stack.query("SELECT phone_verified FROM users WHERE user_id = 'alice'") == "0")
+            #expect(try run(["purge"], environment).text.contains("purged 0 code rows"))
+
+            // A newer schema is refused by check-config and by serve, naming the variable without the password.
+            try stack.execute("INSERT INTO schema_version (version) VALUES (99)")
+            let refused = try run(["check-config"], environment)
+            #expect(refused.status == 78 && refused.text.contains("OTP_DB_URL: schema version 99 is newer"), "\(refused.text)")
+            let serve = try run(["serve", "--listen", "unix:\(stack.state.path)/refused.sock", "--workers", "1"], environment)
+            #expect(serve.status == 74 && serve.text.contains("OTP_DB_URL=postgresql://otp:***@"), "\(serve.text)")
+            try stack.execute("DELETE FROM schema_version WHERE version = 99")
+
+            // An unreachable server: the error names the URL, never the password.
+            environment["OTP_DB_URL"] = url.replacingOccurrences(of: "host=", with: "host=/nonexistent")
+            let unreachable = try run(["check-config"], environment)
+            #expect(unreachable.status == 78 && unreachable.text.contains("OTP_DB_URL: cannot use postgresql://otp:***@"), "\(unreachable.text)")
+        }
+
         @Test func killingPostgreSQLUnderLoadGives503sThenEveryNodeServesAgainAndNothingAcknowledgedIsLost() throws {
             let stack = try ScaleOut.threeNodes(["OTP_RESEND_COOLDOWN_SECONDS": "0"])
             defer { stack.finish() }

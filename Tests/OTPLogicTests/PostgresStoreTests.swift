@@ -22,6 +22,22 @@ struct PostgresStoreTests {
         #expect(DatabaseConfiguration.postgres(configuration).displayName == "OTP_DB_URL=postgresql://otp:***@db1/otp")
     }
 
+    @Test func otpDBURLSelectsPostgreSQLAndABadOneIsNamedWithoutItsPassword() throws {
+        let url = "postgresql://otp:s3cret@db1.example/otp?sslmode=verify-full"
+        let configuration = try Configuration.load(from: Environment.with(Environment.minimal, [
+            "OTP_DB_URL": url, "OTP_DB_CONNECT_TIMEOUT_SECONDS": "3", "OTP_DB_STATEMENT_TIMEOUT_MS": "2500",
+        ]))
+        #expect(configuration.database == .postgres(PostgresConfiguration(url: Secret(url), connectTimeoutSeconds: 3, statementTimeoutMilliseconds: 2500)))
+        #expect(try Configuration.load(from: Environment.minimal).database == DatabaseConfiguration(path: Configuration.defaultDatabasePath))
+
+        let both = try #require(Environment.error(Environment.with(Environment.minimal, ["OTP_DB_URL": url, "OTP_DB_PATH": "/tmp/x.sqlite3"])))
+        #expect(both.problems.count == 1 && both.problems[0].hasPrefix("OTP_DB_URL: and OTP_DB_PATH are both set"))
+        let wrong = try #require(Environment.error(Environment.with(Environment.minimal, ["OTP_DB_URL": "mysql://otp:s3cret@db1/otp"])))
+        #expect(wrong.problems == ["OTP_DB_URL: must be a postgresql:// URL (e.g. postgresql://otp@db1.example/otp), not mysql://otp:***@db1/otp"])
+        let notAURL = try #require(Environment.error(Environment.with(Environment.minimal, ["OTP_DB_URL": "host=db1 password=s3cret"])))
+        #expect(!notAURL.description.contains("s3cret"))
+    }
+
     @Test func sqlStateClassesAreThePortsKinds() {
         let kinds: [String?: StoreError.Kind] = [
             "08006": .unreachable, "08001": .unreachable, "57P01": .unreachable, "57P03": .unreachable, nil: .unreachable,
