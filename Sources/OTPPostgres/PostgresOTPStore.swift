@@ -63,13 +63,30 @@ public final class PostgresOTPStore: VersionedStore {
         }
     }
 
+    /// Through cursors, a batch at a time: `otp-fcgi stats` on a database of millions of rows
+    /// holds one batch in memory, not the tables.
     public func forEachRecord(codes: (CodeRecord) -> Void, tokens: (StepUpTokenRecord) -> Void) throws(StoreError) {
-        for row in try connection.run(PostgresStatements.allCodes).rows {
-            guard let phoneHash = row.text(15), let purpose = row.text(16).flatMap(Purpose.init(rawValue:)) else { continue }
-            codes(CodeRecord(storedRow: row, phoneHash: phoneHash, purpose: purpose, owner: row.text(17) ?? ""))
+        try connection.begin()
+        do {
+            try connection.execute("DECLARE all_codes NO SCROLL CURSOR FOR " + PostgresStatements.allCodes.sql)
+            try fetchAll("all_codes") { row in
+                guard let phoneHash = row.text(15), let purpose = row.text(16).flatMap(Purpose.init(rawValue:)) else { return }
+                codes(CodeRecord(storedRow: row, phoneHash: phoneHash, purpose: purpose, owner: row.text(17) ?? ""))
+            }
+            try connection.execute("DECLARE all_tokens NO SCROLL CURSOR FOR " + PostgresStatements.allTokens.sql)
+            try fetchAll("all_tokens") { row in tokens(StepUpTokenRecord(storedRow: row)) }
+            try connection.commit()
+        } catch {
+            connection.rollback()
+            throw error
         }
-        for row in try connection.run(PostgresStatements.allTokens).rows {
-            tokens(StepUpTokenRecord(storedRow: row))
+    }
+
+    private func fetchAll(_ cursor: String, _ visit: (PostgresResult.Row) -> Void) throws(StoreError) {
+        while true {
+            let batch = try connection.execute("FETCH 10000 FROM \(cursor)")
+            if batch.count == 0 { return }
+            for row in batch.rows { visit(row) }
         }
     }
 
