@@ -25,10 +25,12 @@ deb: deps
 	@scripts/build-deb.sh
 
 ## Every test: unit tests, then the built binary behind the real nginx (and the .deb installed),
-## then the fuzz smoke (saved inputs replayed, each fuzz target for FUZZ_SMOKE_SECONDS).
+## then the fuzz smoke (saved inputs replayed, each fuzz target for FUZZ_SMOKE_SECONDS). The store
+## contract and the PostgreSQL stacks run on a throwaway cluster (scripts/with-postgres.sh: a temp
+## folder, a unix socket, stopped and removed afterwards, also on failure).
 test: deps deb
 	$(SWIFT) build --build-tests
-	OTP_FCGI_BINARY=$(CURDIR)/.build/debug/otp-fcgi $(SWIFT) test --skip-build
+	scripts/with-postgres.sh env OTP_FCGI_BINARY=$(CURDIR)/.build/debug/otp-fcgi $(SWIFT) test --skip-build
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 ## The long variant of the overload test: 1,000 connections for 30 s.

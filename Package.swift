@@ -38,6 +38,7 @@ let package = Package(
         ),
         .target(name: "OTPSystem", dependencies: ["OTPLogic", .product(name: "Logging", package: "swift-log")]),
         .target(name: "OTPPhoneNumbers", dependencies: ["OTPLogic", "CPhoneNumber"]),
+        .target(name: "OTPPostgres", dependencies: ["OTPLogic", "CPq"]),
 
         // `check-nginx`: nginx's configuration text in, findings out. Depends on nothing: the
         // command line runs nginx -T and reads the files.
@@ -47,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "otp-fcgi",
             dependencies: [
-                "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "CFastCGI",
+                "OTPLogic", "OTPSQLite", "OTPPostgres", "OTPSMS", "OTPSystem", "CFastCGI",
                 "OTPPhoneNumbers", "NginxCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -60,6 +61,7 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // libphonenumber (C++, Debian's libphonenumber-dev) behind a plain C API of our own.
         .target(name: "CPhoneNumber", linkerSettings: [.linkedLibrary("phonenumber")]),
 
@@ -82,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "OTPLogicTests",
             dependencies: [
-                "OTPLogic", "OTPSQLite", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber", "CCurl",
+                "OTPLogic", "OTPSQLite", "OTPPostgres", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber", "CCurl",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),

@@ -39,7 +39,7 @@ final class FuzzService {
         atexit { FuzzService.removeDatabase() }
         do {
             store = try SQLiteOTPStore(
-                configuration: DatabaseConfiguration(path: FuzzService.directory + "/otp.sqlite3", synchronous: .normal), clock: clock
+                configuration: SQLiteConfiguration(path: FuzzService.directory + "/otp.sqlite3", synchronous: .normal), clock: clock
             )
         } catch {
             fatalError("otp-fuzz: cannot open the database: \(error)")

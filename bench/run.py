@@ -18,6 +18,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import charts  # noqa: E402
+import postgres  # noqa: E402
 import report  # noqa: E402
 import seed  # noqa: E402
 from callgrind import ENDPOINTS, Callgrind  # noqa: E402
@@ -41,6 +42,7 @@ def main():
     parser.add_argument("--db-dir", help="where the load cases' databases go (default: bench/.state); e.g. a tmpfs "
                         "folder to take the disk's fsync out of the figures (then say so next to them)")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL store (bench/postgres.py)")
     parser.add_argument("--results", default=None, help="where latest.md/json and the charts go (default bench/results; "
                         "with --workers-sweep-only nothing is written unless this is given)")
     only = parser.add_mutually_exclusive_group()
@@ -110,6 +112,10 @@ def run(args, results_dir, started):
             print(f"  {line}")
         return 0  # the figures are printed; main's value is the exit status
     stack.render_nginx()
+    pg = None if args.no_postgres or args.workers_sweep_only else postgres.PostgresBench(stack, state)
+    if pg:
+        pg.ensure_packages()
+        pg.prepare(pg.build_floor(state))
     small_db = db_dir / "otp.sqlite3"
     stack.otp = stack.start_otp(small_db)
     # The send case once more, to a second otp-fcgi on the same database with the SMS firewall on.
@@ -156,6 +162,9 @@ def run(args, results_dir, started):
     data["floor_runs"] = {"floor A": results[("floor A", c)]["runs_rps"], "floor B": all_b}
     data["main"] = [results[k] for k in [("floor A", c), ("floor B", c), ("floor B plain", c), ("health", c), ("send", c),
                                          ("send firewall", c), ("wrong", c), ("right", c), ("check", c)]]
+    if pg:
+        log(f"PostgreSQL store at {c} connections")
+        data["postgres"] = pg.run(runner, results, c)
 
     log("step-up check sweep")
     for n in SWEEP:
@@ -218,7 +227,8 @@ def run(args, results_dir, started):
     if data.get("profiles"):
         (results_dir / "profile.md").write_text(report.profiles_markdown(data))
     charts.gnuplot(data, state, results_dir)
-    return finish(data, runner, results_dir, started, report.markdown, "profile.md, requests.png, sweep.png")
+    return finish(data, runner, results_dir, started, lambda d: report.markdown(d) + postgres.markdown(d.get("postgres"), MAIN_CONNECTIONS),
+                  "profile.md, requests.png, sweep.png")
 
 
 def workers_sweep(args, stack, runner, db):

@@ -9,6 +9,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
     pkg-config libfcgi-dev libsqlite3-dev libcurl4-openssl-dev   # build
     libphonenumber-dev                                           # build: the SMS firewall's number check
+    libpq-dev                                                    # build: the PostgreSQL store (OTP_DB_URL)
+    postgresql                                                   # tests: a throwaway cluster (scripts/with-postgres.sh)
     nginx openssl curl sqlite3 ca-certificates                   # make run, tests
     libfcgi-bin                                                  # cgi-fcgi, for poking the socket by hand
     apache2 lighttpd lighttpd-mod-openssl                        # Apache httpd, lighttpd and CGI tests (own processes, never the services)

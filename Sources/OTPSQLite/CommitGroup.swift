@@ -142,7 +142,7 @@ extension StoreError.Kind {
     /// Failures of the database rather than of one request's work.
     var failsTheBatch: Bool {
         switch self {
-        case .full, .readOnly, .corrupt, .cannotOpen, .busy: true
+        case .full, .readOnly, .corrupt, .cannotOpen, .unreachable, .busy: true
         case .schemaTooNew, .other: false
         }
     }

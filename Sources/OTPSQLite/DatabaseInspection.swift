@@ -6,13 +6,9 @@ import Glibc
 
 /// Read-only checks of the database for `otp-fcgi check-config`: nothing is created or migrated.
 public enum DatabaseInspection {
-    public enum Finding: Sendable, Equatable {
-        /// A problem that would stop the start or break requests.
-        case problem(String)
-        case note(String)
-    }
+    public typealias Finding = DatabaseFinding
 
-    public static func inspect(_ configuration: DatabaseConfiguration) -> [Finding] {
+    public static func inspect(_ configuration: SQLiteConfiguration) -> [Finding] {
         let path = configuration.path
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         var status = stat()

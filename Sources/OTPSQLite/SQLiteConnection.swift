@@ -29,7 +29,7 @@ final class SQLiteConnection {
     /// WAL and the durability level. Switching a database into WAL turns a read lock into a write
     /// lock, which SQLite refuses at once (no busy handler) while another connection writes; so
     /// the switch is retried for up to the busy timeout, like any other write would wait.
-    func configureForWriting(synchronous: DatabaseConfiguration.Synchronous, clock: any MonotonicClock) throws(StoreError) {
+    func configureForWriting(synchronous: SQLiteConfiguration.Synchronous, clock: any MonotonicClock) throws(StoreError) {
         let deadline = clock.milliseconds() + busyTimeoutMilliseconds
         while true {
             do {
@@ -115,12 +115,8 @@ final class SQLiteStatement {
         sqlite3_finalize(handle)
     }
 
-    enum Value {
-        case integer(Int64)
-        case text(String)
-        case blob([UInt8])
-        case null
-    }
+    /// The core's parameter values, so records map to rows in one place (`StoredRow.swift`).
+    typealias Value = StoredValue
 
     private func bind(_ values: [Value]) throws(StoreError) {
         sqlite3_reset(handle)
@@ -131,7 +127,7 @@ final class SQLiteStatement {
             switch value {
             case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
             case .text(let text): rc = sqlite3_bind_text(handle, index, text, -1, otp_sqlite_transient())
-            case .blob(let bytes): rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), otp_sqlite_transient()) }
+            case .bytes(let bytes): rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), otp_sqlite_transient()) }
             case .null: rc = sqlite3_bind_null(handle, index)
             }
             guard rc == SQLITE_OK else { throw connection.failure(sql: sql) }
@@ -174,7 +170,7 @@ final class SQLiteStatement {
     }
 
     /// Column access for the current row.
-    struct Row {
+    struct Row: StoredRow {
         let handle: OpaquePointer
 
         func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }

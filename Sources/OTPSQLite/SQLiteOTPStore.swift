@@ -2,7 +2,7 @@ import OTPLogic
 
 /// `OTPStore` on one SQLite connection. One instance per worker thread. It fetches and writes;
 /// every rule is in `OTPLogic`.
-public final class SQLiteOTPStore: OTPStore {
+public final class SQLiteOTPStore: VersionedStore {
     let connection: SQLiteConnection
     let commits: CommitGroup
 
@@ -11,7 +11,7 @@ public final class SQLiteOTPStore: OTPStore {
 
     /// Opens the database and applies pending migrations. `clock` paces the retries of the switch
     /// to WAL while another connection writes.
-    public init(configuration: DatabaseConfiguration, clock: any MonotonicClock) throws(StoreError) {
+    public init(configuration: SQLiteConfiguration, clock: any MonotonicClock) throws(StoreError) {
         connection = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
         commits = CommitGroup.forDatabase(at: configuration.path)
         // A database from a newer otp-fcgi is refused before anything is written to it.
@@ -63,7 +63,7 @@ public final class SQLiteOTPStore: OTPStore {
                 DELETE FROM otp_codes WHERE expires_at <= ?1 AND coalesce(send_window_start, ?2) <= ?2
                   AND coalesce(last_sent_at, ?3) <= ?3 AND coalesce(pending_since, ?4) <= ?4
                 """
-            ).run([.integer(cutoffs.codeExpiredBy), .integer(cutoffs.windowOpenedBy), .integer(cutoffs.lastSentBy), .integer(cutoffs.pendingSinceBy)])
+            ).run(cutoffs.storedCodeValues)
             let tokens = try connection.statement("DELETE FROM step_up_tokens WHERE expires_at <= ?1").run([.integer(cutoffs.tokenExpiredBy)])
             let deliveries = try DeliveryRows.purge(sentBy: cutoffs.deliverySentBy, on: connection)
             return PurgeCounts(codes: codes, tokens: tokens, deliveries: deliveries)
@@ -80,11 +80,11 @@ public final class SQLiteOTPStore: OTPStore {
             """
         ).each { row in
             guard let phoneHash = row.text(15), let purpose = row.text(16).flatMap(Purpose.init(rawValue:)) else { return }
-            codes(Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose, owner: row.text(17) ?? ""))
+            codes(CodeRecord(storedRow: row, phoneHash: phoneHash, purpose: purpose, owner: row.text(17) ?? ""))
         }
         try connection.statement(
             "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at, action FROM step_up_tokens"
-        ).each { row in tokens(Columns.tokenRecord(row)) }
+        ).each { row in tokens(StepUpTokenRecord(storedRow: row)) }
     }
 
     public func firewallRecords() throws(StoreError) -> [FirewallRecord] {
@@ -92,7 +92,7 @@ public final class SQLiteOTPStore: OTPStore {
         try connection.statement(
             "SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall ORDER BY scope, key"
         ).each { row in
-            if let record = Columns.firewallRecord(row) { records.append(record) }
+            if let record = FirewallRecord(storedRow: row) { records.append(record) }
         }
         return records
     }
@@ -104,43 +104,6 @@ public final class SQLiteOTPStore: OTPStore {
     /// The schema version the database is at.
     public func schemaVersion() throws(StoreError) -> Int {
         try Schema.version(connection)
-    }
-}
-
-/// Rows of the two record tables as records, for every query that selects their columns in the
-/// order written here (statements are literals: see `SQLiteConnection.statement`).
-private enum Columns {
-    /// `code_hash, issued_at, expires_at, attempts, send_count, send_window_start, last_sent_at,
-    /// verified_at, pending_code_hash, pending_since, issued_boot_id, issued_boot_ms, action, pending_action, country`.
-    static func codeRecord(_ row: SQLiteStatement.Row, phoneHash: String, purpose: Purpose, owner: String) -> CodeRecord {
-        CodeRecord(
-            phoneHash: phoneHash, purpose: purpose, owner: owner, action: row.text(12), country: row.text(14),
-            codeHash: row.text(0), issuedAt: row.optionalInteger(1),
-            issuedBoot: row.text(10).map { BootClockReading(bootID: $0, milliseconds: row.integer(11)) },
-            expiresAt: row.integer(2),
-            attempts: Int(row.integer(3)), sendCount: Int(row.integer(4)),
-            sendWindowStart: row.optionalInteger(5), lastSentAt: row.optionalInteger(6),
-            verifiedAt: row.optionalInteger(7), pendingCodeHash: row.text(8), pendingSince: row.optionalInteger(9),
-            pendingAction: row.text(13)
-        )
-    }
-
-    /// `user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at, action`.
-    static func tokenRecord(_ row: SQLiteStatement.Row) -> StepUpTokenRecord {
-        StepUpTokenRecord(
-            userID: row.text(0) ?? "", action: row.text(6), createdAt: row.integer(1), expiresAt: row.integer(2),
-            createdBoot: row.text(3).map { BootClockReading(bootID: $0, milliseconds: row.integer(4)) },
-            usedAt: row.optionalInteger(5)
-        )
-    }
-
-    /// `scope, key, window, paused_until, alerted_until, tripwire`; nil for a row no version wrote.
-    static func firewallRecord(_ row: SQLiteStatement.Row) -> FirewallRecord? {
-        guard let scope = row.text(0).flatMap(BudgetScope.init(rawValue:)), let key = row.text(1),
-              let window = BudgetWindow(encoded: row.bytes(2)), let tripwire = Tripwire(encoded: row.bytes(5)) else { return nil }
-        return FirewallRecord(
-            key: BudgetKey(scope, key), window: window, pausedUntil: row.optionalInteger(3), alertedUntil: row.optionalInteger(4), tripwire: tripwire
-        )
     }
 }
 
@@ -157,13 +120,11 @@ struct SQLiteTransaction: OTPStoreTransaction {
             FROM otp_codes WHERE phone_hash = ?1 AND purpose = ?2 AND owner = ?3
             """
         ).first([.text(phoneHash), .text(purpose.rawValue), .text(owner)]) { row in
-            Columns.codeRecord(row, phoneHash: phoneHash, purpose: purpose, owner: owner)
+            CodeRecord(storedRow: row, phoneHash: phoneHash, purpose: purpose, owner: owner)
         }
     }
 
     func save(_ record: CodeRecord) throws(StoreError) {
-        func optional(_ value: Int64?) -> SQLiteStatement.Value { value.map { .integer($0) } ?? .null }
-        func optional(_ value: String?) -> SQLiteStatement.Value { value.map { .text($0) } ?? .null }
         try connection.statement(
             """
             INSERT INTO otp_codes (phone_hash, purpose, code_hash, issued_at, expires_at, attempts, send_count,
@@ -179,23 +140,13 @@ struct SQLiteTransaction: OTPStoreTransaction {
                 issued_boot_ms = excluded.issued_boot_ms, action = excluded.action, pending_action = excluded.pending_action,
                 country = excluded.country
             """
-        ).run([
-            .text(record.phoneHash), .text(record.purpose.rawValue), optional(record.codeHash), optional(record.issuedAt),
-            .integer(record.expiresAt), .integer(Int64(record.attempts)), .integer(Int64(record.sendCount)),
-            optional(record.sendWindowStart), optional(record.lastSentAt), optional(record.verifiedAt),
-            optional(record.pendingCodeHash), optional(record.pendingSince),
-            optional(record.issuedBoot?.bootID), optional(record.issuedBoot?.milliseconds),
-            .text(record.owner), optional(record.action), optional(record.pendingAction), optional(record.country),
-        ])
+        ).run(record.storedValues)
     }
 
     func saveVerificationState(_ record: CodeRecord) throws(StoreError) {
         let changed = try connection.statement(
             "UPDATE otp_codes SET attempts = ?3, verified_at = ?4 WHERE phone_hash = ?1 AND purpose = ?2 AND owner = ?5"
-        ).run([
-            .text(record.phoneHash), .text(record.purpose.rawValue), .integer(Int64(record.attempts)),
-            record.verifiedAt.map { .integer($0) } ?? .null, .text(record.owner),
-        ])
+        ).run(record.storedVerificationValues)
         if changed != 1 { try save(record) }
     }
 
@@ -205,11 +156,7 @@ struct SQLiteTransaction: OTPStoreTransaction {
             INSERT INTO step_up_tokens (token_hash, user_id, created_at, expires_at, created_boot_id, created_boot_ms, action)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
             """
-        ).run([
-            .text(hash), .text(token.userID), .integer(token.createdAt), .integer(token.expiresAt),
-            token.createdBoot.map { .text($0.bootID) } ?? .null, token.createdBoot.map { .integer($0.milliseconds) } ?? .null,
-            token.action.map { .text($0) } ?? .null,
-        ])
+        ).run(token.storedValues(hash: hash))
     }
 
     func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
@@ -221,16 +168,13 @@ struct SQLiteTransaction: OTPStoreTransaction {
             WHERE token_hash = ?2 AND user_id = ?3 AND action IS ?4 AND used_at IS NULL AND created_at <= ?1 AND expires_at > ?1
               AND (?5 IS NULL OR created_boot_id IS NOT ?5 OR (created_boot_ms > ?6 AND created_boot_ms <= ?7))
             """
-        ).run([
-            .integer(bounds.now), .text(hash), .text(userID), action.map { .text($0) } ?? .null,
-            bounds.bootID.map { .text($0) } ?? .null, .integer(bounds.bootCreatedAfter), .integer(bounds.bootCreatedBy),
-        ]) == 1
+        ).run(bounds.storedValues(hash: hash, userID: userID, action: action)) == 1
     }
 
     func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
         try connection.statement(
             "SELECT user_id, created_at, expires_at, created_boot_id, created_boot_ms, used_at, action FROM step_up_tokens WHERE token_hash = ?1"
-        ).first([.text(hash)], Columns.tokenRecord)
+        ).first([.text(hash)]) { row in StepUpTokenRecord(storedRow: row) }
     }
 
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {
@@ -250,7 +194,7 @@ struct SQLiteTransaction: OTPStoreTransaction {
             UNION ALL SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?7 AND key = ?8
             """
         ).each(values) { row in
-            if let record = Columns.firewallRecord(row) { records.append(record) }
+            if let record = FirewallRecord(storedRow: row) { records.append(record) }
         }
         if keys.count > 4 { records += try firewallRecords(Array(keys.dropFirst(4))) }
         return records
@@ -261,14 +205,7 @@ struct SQLiteTransaction: OTPStoreTransaction {
         var start = 0
         while start < records.count {
             let batch = records[start..<min(start + 4, records.count)]
-            var values: [SQLiteStatement.Value] = []
-            for record in batch {
-                values += [
-                    .text(record.key.scope.rawValue), .text(record.key.key), .blob(record.window.encoded),
-                    record.pausedUntil.map { .integer($0) } ?? .null, record.alertedUntil.map { .integer($0) } ?? .null,
-                    .blob(record.tripwire.encoded),
-                ]
-            }
+            let values = batch.flatMap(\.storedValues)
             try connection.statement(Self.firewallUpsert[batch.count - 1]).run(values)
             start += batch.count
         }

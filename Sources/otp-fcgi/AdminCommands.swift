@@ -2,7 +2,6 @@ import ArgumentParser
 import Glibc
 import Logging
 import OTPLogic
-import OTPSQLite
 import OTPSystem
 
 /// Where an admin command's configuration comes from, besides its environment.
@@ -42,11 +41,11 @@ func loadConfiguration(_ source: ConfigurationSource? = nil) throws -> Configura
     }
 }
 
-func openStore(_ configuration: Configuration) throws -> SQLiteOTPStore {
+func openStore(_ configuration: Configuration) throws -> any VersionedStore {
     do {
         return try WorkerComponents.openStore(configuration)
     } catch {
-        StartupFailure.report("otp-fcgi: OTP_DB_PATH=\(configuration.database.path): \(error.description)")
+        StartupFailure.report("otp-fcgi: \(configuration.database.displayName): \(error.description)")
         throw ExitCode(74)
     }
 }
@@ -82,7 +81,7 @@ struct CheckConfig: ParsableCommand {
             problems += error.problems
         }
         if let configuration {
-            for finding in DatabaseInspection.inspect(configuration.database) {
+            for finding in WorkerComponents.inspectDatabase(configuration) {
                 switch finding {
                 case .problem(let text): problems.append(text)
                 case .note(let text): notes.append(text)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Glibc
 import OTPLogic
-import OTPSQLite
+
 import OTPSystem
 
 /// `make bench`'s supply: step-up tokens and live codes minted by the product's own rules and
@@ -80,9 +80,9 @@ struct BenchMint: ParsableCommand {
     }
 }
 
-/// Mints with the configured pepper and rules (OTP_PEPPER, OTP_TTL_SECONDS, …) into OTP_DB_PATH.
+/// Mints with the configured pepper and rules (OTP_PEPPER, OTP_TTL_SECONDS, …) into the configured database (OTP_DB_PATH or OTP_DB_URL).
 private struct Minter {
-    let store: SQLiteOTPStore
+    let store: any VersionedStore
     let rules: RulesConfiguration
     let hasher: SecretHasher
     var generator = SecretGenerator(random: SystemRandomNumberGenerator())

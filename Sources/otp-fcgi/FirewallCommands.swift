@@ -3,7 +3,7 @@ import Glibc
 import Logging
 import OTPLogic
 import OTPPhoneNumbers
-import OTPSQLite
+
 import OTPSystem
 
 /// `otp-fcgi firewall …`: what the SMS firewall holds, and lifting a block.

@@ -22,7 +22,7 @@ struct OTPFCGI: ParsableCommand {
         commandName: "otp-fcgi",
         abstract: "SMS one-time codes and one-time step-up tokens, as a FastCGI responder behind nginx.",
         discussion: """
-            Configuration comes from the environment (OTP_PEPPER, OTP_DB_PATH, OTP_SMS_PROVIDER, …);
+            Configuration comes from the environment (OTP_PEPPER, OTP_DB_PATH or OTP_DB_URL, OTP_SMS_PROVIDER, …);
             see the README for every variable and its default. Admin commands read the same
             environment as serve.
             """,

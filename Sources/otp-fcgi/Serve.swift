@@ -11,7 +11,7 @@ struct Serve: ParsableCommand {
         discussion: """
             With no --listen, serves the FastCGI socket inherited on fd 0 (spawn-fcgi, systemd socket
             activation); started as a CGI program (GATEWAY_INTERFACE set, no socket on fd 0), answers
-            the one request in its environment and stdin, then exits. Each worker thread has its own SQLite connection and SMS client. SIGTERM or
+            the one request in its environment and stdin, then exits. Each worker thread has its own database connection and SMS client. SIGTERM or
             SIGINT lets requests in flight finish, then exits 0.
             """
     )

@@ -5,7 +5,7 @@ import Glibc
 import Logging
 import OTPLogic
 import OTPSMS
-import OTPSQLite
+
 import OTPSystem
 import Prometheus
 
@@ -37,7 +37,7 @@ struct Server {
         let threads = startWorkers(handlers, socket: socket, state: state)
         logger.info("serving", metadata: [
             "event": "startup", "listen": "\(listen.map(\.description) ?? "fd 0")", "workers": "\(workers)",
-            "db": "\(configuration.database.path)", "sms_provider": "\(configuration.sms.providerName)",
+            "db": "\(configuration.database.displayName)", "sms_provider": "\(configuration.sms.providerName)",
             "sms_max_inflight": "\(smsLimit.maximum)", "exposure": "\(exposure)",
         ])
         waitForStopSignal(signals, purging: maintenanceStore)
@@ -63,7 +63,7 @@ struct Server {
     }
 
     /// Opening here first gives one clear error (and runs migrations once) before any worker starts.
-    private func openMaintenanceStore() throws -> SQLiteOTPStore {
+    private func openMaintenanceStore() throws -> any VersionedStore {
         do {
             return try WorkerComponents.openStore(configuration)
         } catch {
@@ -101,7 +101,7 @@ struct Server {
     }
 
     private func cannotOpenDatabase(_ error: StoreError) -> ExitCode {
-        StartupFailure.report("otp-fcgi: OTP_DB_PATH=\(configuration.database.path): cannot open the database: \(error.description)")
+        StartupFailure.report("otp-fcgi: \(configuration.database.displayName): cannot open the database: \(error.description)")
         return ExitCode(74)
     }
 
@@ -147,7 +147,7 @@ struct Server {
     }
 
     /// Purges every `purgeIntervalSeconds` until SIGTERM or SIGINT; SIGHUP and SIGUSR1 are ignored.
-    private func waitForStopSignal(_ handled: sigset_t, purging store: SQLiteOTPStore) {
+    private func waitForStopSignal(_ handled: sigset_t, purging store: any VersionedStore) {
         var handled = handled
         let clock = SystemClock()
         let retention = RetentionPolicy(rules: configuration.rules)

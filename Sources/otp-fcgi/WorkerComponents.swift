@@ -1,6 +1,7 @@
 import Logging
 import OTPLogic
 import OTPPhoneNumbers
+import OTPPostgres
 import OTPSMS
 import OTPSQLite
 import OTPSystem
@@ -37,9 +38,21 @@ enum WorkerComponents {
         )
     }
 
-    /// The database, opened and migrated.
-    static func openStore(_ configuration: Configuration) throws(StoreError) -> SQLiteOTPStore {
-        try SQLiteOTPStore(configuration: configuration.database, clock: SystemClock())
+    /// The database, opened and migrated: the SQLite file, or this worker's connection to the
+    /// PostgreSQL database every node shares.
+    static func openStore(_ configuration: Configuration) throws(StoreError) -> any VersionedStore {
+        switch configuration.database {
+        case .sqlite(let sqlite): try SQLiteOTPStore(configuration: sqlite, clock: SystemClock())
+        case .postgres(let postgres): try PostgresOTPStore(configuration: postgres, clock: SystemClock())
+        }
+    }
+
+    /// Read-only findings about the configured database for `check-config`.
+    static func inspectDatabase(_ configuration: Configuration) -> [DatabaseFinding] {
+        switch configuration.database {
+        case .sqlite(let sqlite): DatabaseInspection.inspect(sqlite)
+        case .postgres(let postgres): PostgresInspection.inspect(postgres, clock: SystemClock())
+        }
     }
 
     /// The providers of `OTP_SMS_PROVIDER` in order, behind the failover rule.

@@ -3,10 +3,10 @@ import Testing
 
 extension Integration {
     @Suite struct APIFlow {
-        @Test func verifyPhoneFlowMarksTheUsersPhoneVerified() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func verifyPhoneFlowMarksTheUsersPhoneVerified(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
-            try sqliteExec(stack.databasePath, "INSERT INTO notification_preferences (user_id, sms_phone_number) VALUES ('alice', '+14155550101'), ('carol', '+14155550999')")
+            try stack.execute("INSERT INTO notification_preferences (user_id, sms_phone_number) VALUES ('alice', '+14155550101'), ('carol', '+14155550999')")
 
             let sent = stack.send("+14155550101", "verify_phone")
             #expect(sent.status == 200)
@@ -25,16 +25,16 @@ extension Integration {
             let verified = stack.verify("+14155550101", "verify_phone", code: code)
             #expect(verified.status == 200)
             #expect(verified.body == #"{"status": "verified"}"#)
-            #expect(try sqlite(stack.databasePath, "SELECT phone_e164, phone_verified FROM users WHERE user_id = 'alice'") == "+14155550101|1")
-            #expect(try sqlite(stack.databasePath, "SELECT user_id, sms_phone_verified FROM notification_preferences ORDER BY user_id") == "alice|1\ncarol|0")
+            #expect(try stack.query("SELECT phone_e164, phone_verified FROM users WHERE user_id = 'alice'") == "+14155550101|1")
+            #expect(try stack.query("SELECT user_id, sms_phone_verified FROM notification_preferences ORDER BY user_id") == "alice|1\ncarol|0")
 
             let again = stack.verify("+14155550101", "verify_phone", code: code)
             #expect(again.status == 400)
             #expect(again.body == #"{"detail": "Invalid or expired code"}"#)
         }
 
-        @Test func stepUpTokenAdmitsTheProtectedActionExactlyOnce() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func stepUpTokenAdmitsTheProtectedActionExactlyOnce(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             let token = try stack.stepUpToken(phone: "+14155550102")
             #expect(token.count == 43)
@@ -50,8 +50,8 @@ extension Integration {
             #expect(second.header("Cache-Control") == "no-store")
         }
 
-        @Test func alicesTokenIsRefusedForBobAndStillWorksForAlice() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func alicesTokenIsRefusedForBobAndStillWorksForAlice(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             let token = try stack.stepUpToken(phone: "+14155550103", as: .alice)
 
@@ -63,8 +63,8 @@ extension Integration {
             #expect(stack.protectedAction(token: token, as: .alice).status == 401)
         }
 
-        @Test func protectedActionWithoutTokenOrLoginAnswersJSON401() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func protectedActionWithoutTokenOrLoginAnswersJSON401(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             let noToken = stack.protectedAction(token: nil)
             #expect(noToken.status == 401)
@@ -79,8 +79,8 @@ extension Integration {
             #expect(noLogin.header("WWW-Authenticate")?.hasPrefix("Basic") == true)
         }
 
-        @Test func stepUpCheckAndHealthAreNotReachableByPath() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func stepUpCheckAndHealthAreNotReachableByPath(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             #expect(stack.client.request("GET", "/_otp/step-up-check", as: .alice).status == 404)
             #expect(stack.client.request("GET", "/api/otp/step-up-check", as: .alice).status == 404)
@@ -90,16 +90,16 @@ extension Integration {
             #expect(stack.client.request("GET", "/api/otp/x/metrics", as: .alice).status == 404)
         }
 
-        @Test func healthAndMetricsAnswerOnlyOnTheLoopbackStatusServer() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func healthAndMetricsAnswerOnlyOnTheLoopbackStatusServer(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             stack.expectStatusOnItsOwnPortOnly()
             #expect(stack.statusClient.request("POST", "/health", body: "{}").status == 405)
             #expect(stack.statusClient.request("HEAD", "/metrics").status == 200)
         }
 
-        @Test func codesOfOnePurposeDoNotVerifyTheOther() throws {
-            let stack = try TestStack(.init(environment: ["OTP_RESEND_COOLDOWN_SECONDS": "0"]))
+        @Test(arguments: StackDatabase.all) func codesOfOnePurposeDoNotVerifyTheOther(database: StackDatabase) throws {
+            let stack = try TestStack(.init(environment: ["OTP_RESEND_COOLDOWN_SECONDS": "0"], database: database))
             defer { stack.finish() }
             // A step_up verify needs the number to be alice's phone on record.
             try stack.ensureVerifiedPhone("+14155550104", of: .alice)

@@ -83,10 +83,10 @@ extension Integration {
             #expect(stack.sms.messages().count == 4)
 
             // An hour later: the sends of the window moved back 61 minutes, as the clock would have moved on.
-            let stored = try sqlite(stack.databasePath, "SELECT hex(window) FROM sms_firewall WHERE scope = 'total'")
+            let stored = try stack.query("SELECT hex(window) FROM sms_firewall WHERE scope = 'total'")
             let window = try #require(BudgetWindow(encoded: Firewall.bytes(hex: stored)))
             let older = BudgetWindow(buckets: window.buckets.map { ($0.minute - 61, $0.count) })
-            try sqliteExec(stack.databasePath, "UPDATE sms_firewall SET window = x'\(Firewall.hex(older.encoded))' WHERE scope = 'total'")
+            try stack.execute("UPDATE sms_firewall SET window = x'\(Firewall.hex(older.encoded))' WHERE scope = 'total'")
             #expect(stack.send("+14155550198", "verify_phone").status == 200)
         }
 
@@ -126,12 +126,12 @@ extension Integration {
             #expect(stack.responderLog.contains("outcome=would_block"))
         }
 
-        @Test func twoProcessesOnOneDatabaseShareTheBudgetsExactly() throws {
-            let stack = try TestStack(.init(environment: ["OTP_SMS_PER_USER_PER_HOUR": "15"], workers: 4, responders: 2))
+        @Test(arguments: StackDatabase.all) func twoProcessesOnOneDatabaseShareTheBudgetsExactly(database: StackDatabase) throws {
+            let stack = try TestStack(.init(environment: ["OTP_SMS_PER_USER_PER_HOUR": "15"], workers: 4, responders: 2, database: database))
             defer { stack.finish() }
             let statuses = inParallel(60) { index in stack.send(String(format: "+1415555%04d", 500 + index), "verify_phone").status }
             #expect(statuses.filter { $0 == 200 }.count == 15, "\(statuses)")
-            #expect(statuses.filter { $0 == 429 }.count == 45)
+            #expect(statuses.filter { $0 == 429 }.count == 45, "\(statuses)")
             #expect(stack.sms.messages().count == 15)
             #expect(!stack.responderLog(index: 0).isEmpty && !stack.responderLog(index: 1).isEmpty, "both processes served")
         }

@@ -8,8 +8,8 @@ extension Integration {
         static let alicesPhone = "+14155550310"
         static let mallorysPhone = "+14155550666"
 
-        @Test func aStolenPasswordWithTheThiefsPhoneGetsNoSMSAndNoToken() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func aStolenPasswordWithTheThiefsPhoneGetsNoSMSAndNoToken(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             try stack.ensureVerifiedPhone(StepUpBinding.alicesPhone, of: .alice)
             let before = stack.sms.messages().count
@@ -19,7 +19,7 @@ extension Integration {
             #expect(stolen.body == #"{"detail": "phone_e164 is not the verified phone of this account"}"#)
             #expect(stack.sms.messages().count == before, "no SMS")
             #expect(stack.verify(StepUpBinding.mallorysPhone, "step_up", code: "000000", as: .alice, action: "change-payout").status == 422)
-            #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM step_up_tokens") == "0")
+            #expect(try stack.query("SELECT count(*) FROM step_up_tokens") == "0")
             // Without a phone the code goes to alice's phone, and the answer only hints at it.
             let sent = stack.send(nil, "step_up", as: .alice, action: "change-payout")
             #expect(sent.status == 200)
@@ -28,8 +28,8 @@ extension Integration {
             #expect(stack.sms.messages().last?.body.contains("to change your payout account") == true)
         }
 
-        @Test func anAccountWithoutAVerifiedPhoneGetsConflict() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func anAccountWithoutAVerifiedPhoneGetsConflict(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             let answer = stack.send(nil, "step_up", as: .bob)
             #expect(answer.status == 409)
@@ -37,18 +37,18 @@ extension Integration {
             #expect(stack.sms.messages().isEmpty)
         }
 
-        @Test func bobCannotRedeemAlicesCodeNorSpendHerAttempts() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func bobCannotRedeemAlicesCodeNorSpendHerAttempts(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             try stack.ensureVerifiedPhone(StepUpBinding.alicesPhone, of: .alice)
             // A shared family phone: bob has it on record too, and may even see alice's code.
-            try sqliteExec(stack.databasePath, "INSERT INTO users (user_id, phone_e164, phone_verified) VALUES ('bob', '\(StepUpBinding.alicesPhone)', 1)")
+            try stack.execute("INSERT INTO users (user_id, phone_e164, phone_verified) VALUES ('bob', '\(StepUpBinding.alicesPhone)', 1)")
             #expect(stack.send(nil, "step_up", as: .alice, action: "cancel-appointment").status == 200)
             let code = try #require(stack.lastCode(to: StepUpBinding.alicesPhone, purpose: "step_up"))
             for _ in 0..<5 {
                 #expect(stack.verify(nil, "step_up", code: code, as: .bob, action: "cancel-appointment").status == 400)
             }
-            #expect(try sqlite(stack.databasePath, "SELECT attempts FROM otp_codes WHERE purpose = 'step_up' AND owner = 'alice'") == "0")
+            #expect(try stack.query("SELECT attempts FROM otp_codes WHERE purpose = 'step_up' AND owner = 'alice'") == "0")
             let verified = stack.verify(nil, "step_up", code: code, as: .alice, action: "cancel-appointment")
             #expect(verified.status == 200)
             let token = try #require(verified.json["step_up_token"])
@@ -56,8 +56,8 @@ extension Integration {
             #expect(stack.protectedAction(token: token, as: .alice).json["confirmed_by"] == "alice")
         }
 
-        @Test func aTokenIsAdmittedOnlyWhereItsActionIsAskedForAndIsNotSpentElsewhere() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func aTokenIsAdmittedOnlyWhereItsActionIsAskedForAndIsNotSpentElsewhere(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             let token = try stack.stepUpToken(phone: StepUpBinding.alicesPhone, action: "cancel-appointment")
             let elsewhere = stack.protectedAction(token: token, path: "/account/change-payout")
@@ -77,8 +77,8 @@ extension Integration {
             #expect(again.body == #"{"detail": "Step-up required: verify a step_up code for this action and send the token in X-Step-Up-Token", "step_up": "required", "action": "cancel-appointment"}"#)
         }
 
-        @Test func changingTheVerifiedPhoneNeedsAChangePhoneTokenOfTheUser() throws {
-            let stack = try TestStack(.init(environment: ["OTP_RESEND_COOLDOWN_SECONDS": "0"]))
+        @Test(arguments: StackDatabase.all) func changingTheVerifiedPhoneNeedsAChangePhoneTokenOfTheUser(database: StackDatabase) throws {
+            let stack = try TestStack(.init(environment: ["OTP_RESEND_COOLDOWN_SECONDS": "0"], database: database))
             defer { stack.finish() }
             let newPhone = "+14155550311"
             try stack.ensureVerifiedPhone(StepUpBinding.alicesPhone, of: .alice)
@@ -91,7 +91,7 @@ extension Integration {
             #expect(without.status == 403)
             #expect(without.body == #"{"detail": "Changing the verified phone needs a step-up with the current phone", "step_up": "required", "action": "change-phone"}"#)
             #expect(without.header("WWW-Authenticate") == #"OTP-Step-Up action="change-phone""#)
-            #expect(try sqlite(stack.databasePath, onRecord) == StepUpBinding.alicesPhone)
+            #expect(try stack.query(onRecord) == StepUpBinding.alicesPhone)
 
             // A token of another action does not do (and is not spent).
             let payout = try stack.stepUpToken(phone: StepUpBinding.alicesPhone, action: "change-payout")
@@ -100,9 +100,9 @@ extension Integration {
 
             // A spent change-phone token does not do.
             let spent = try stack.stepUpToken(phone: StepUpBinding.alicesPhone, action: "change-phone")
-            try sqliteExec(stack.databasePath, "UPDATE step_up_tokens SET used_at = created_at WHERE action = 'change-phone'")
+            try stack.execute("UPDATE step_up_tokens SET used_at = created_at WHERE action = 'change-phone'")
             #expect(stack.verify(newPhone, "verify_phone", code: code, headers: ["X-Step-Up-Token: \(spent)"]).status == 403)
-            #expect(try sqlite(stack.databasePath, onRecord) == StepUpBinding.alicesPhone)
+            #expect(try stack.query(onRecord) == StepUpBinding.alicesPhone)
 
             // bob's change-phone token does not do for alice.
             try stack.ensureVerifiedPhone("+14155550312", of: .bob)
@@ -112,12 +112,12 @@ extension Integration {
             // A valid one: the phone changes and the token is spent.
             let valid = try stack.stepUpToken(phone: StepUpBinding.alicesPhone, action: "change-phone")
             #expect(stack.verify(newPhone, "verify_phone", code: code, headers: ["X-Step-Up-Token: \(valid)"]).status == 200)
-            #expect(try sqlite(stack.databasePath, onRecord) == newPhone)
+            #expect(try stack.query(onRecord) == newPhone)
             #expect(stack.verify(newPhone, "verify_phone", code: code, headers: ["X-Step-Up-Token: \(valid)"]).status == 400)
         }
 
-        @Test func aListedDelegateActsForASubjectAndNobodyElseMay() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func aListedDelegateActsForASubjectAndNobodyElseMay(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             try stack.ensureVerifiedPhone(StepUpBinding.alicesPhone, of: .alice)
             // The voice agent asks for a code for alice: it goes to alice's phone.
@@ -140,8 +140,8 @@ extension Integration {
             #expect(forbidden.body == #"{"detail": "Only a delegate principal may act for a subject"}"#)
         }
 
-        @Test func fiftyPresentationsOfOneTokenAtTwoActionsAdmitOnce() throws {
-            let stack = try TestStack(.init(workers: 16))
+        @Test(arguments: StackDatabase.all) func fiftyPresentationsOfOneTokenAtTwoActionsAdmitOnce(database: StackDatabase) throws {
+            let stack = try TestStack(.init(workers: 16, database: database))
             defer { stack.finish() }
             let token = try stack.stepUpToken(phone: StepUpBinding.alicesPhone, action: "cancel-appointment")
             let statuses = inParallel(50) { index in
@@ -149,14 +149,14 @@ extension Integration {
             }
             #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
             #expect(statuses.filter { $0 == 401 }.count == 49, "\(statuses)")
-            #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == "1")
+            #expect(try stack.query("SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == "1")
         }
 
         /// The shipped files send no principal until the site says which variable carries its
         /// login: a client's own Basic header (which fills $remote_user without any auth_basic)
         /// chooses nothing.
-        @Test func aSiteThatDoesNotNameItsLoginVariableIsAnonymous() throws {
-            let stack = try TestStack()
+        @Test(arguments: StackDatabase.all) func aSiteThatDoesNotNameItsLoginVariableIsAnonymous(database: StackDatabase) throws {
+            let stack = try TestStack(.init(database: database))
             defer { stack.finish() }
             let claimed = stack.anonymousClient.postJSON("/api/otp/send", #"{"purpose": "step_up"}"#, as: .alice)
             #expect(claimed.status == 401)

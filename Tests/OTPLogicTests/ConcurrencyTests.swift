@@ -6,25 +6,27 @@ import Testing
 @testable import OTPSystem
 import TestSupport
 
-/// Several connections to one file on threads of their own, as the workers of one or more
-/// processes have them. Each thread opens its own store and service.
-@Suite("Races on one database file")
+/// Several connections to one database on threads of their own, as the workers of one or more
+/// processes (or nodes, on PostgreSQL) have them. Each thread opens its own store and service.
+/// Part of the store contract: every race runs on every store.
+@Suite("Races on one database")
 struct ConcurrencyTests {
     static let threads = 20
 
-    @Test func parallelWrongGuessesAreNeverMoreThanMaxAttemptsEvaluations() throws {
-        let h = try Harness(rules: .with { $0.maxAttempts = 3 })
+    @Test(arguments: StoreKind.all)
+    func parallelWrongGuessesAreNeverMoreThanMaxAttemptsEvaluations(_ kind: StoreKind) throws {
+        let h = try Harness(rules: .with { $0.maxAttempts = 3 }, store: kind)
         try h.send()
         let code = try #require(h.lastCode)
         let wrong = h.wrongCode(for: code)
-        let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
+        let (location, rules, clock) = (h.location, h.rules, h.clock)
         let workerLogs = LogRecorder()
         let outcomes = Locked<[Failure?]>([])
 
         let finished = runOnThreads(ConcurrencyTests.threads) { index, barrier in
             let service: OTPService
             do {
-                service = try Harness.worker(path: path, rules: rules, clock: clock, logs: workerLogs, seed: UInt64(index))
+                service = try Harness.worker(location: location, rules: rules, clock: clock, logs: workerLogs, seed: UInt64(index))
             } catch {
                 barrier()
                 outcomes.update { $0.append(.unexpected("open: \(error)")) }
@@ -47,18 +49,18 @@ struct ConcurrencyTests {
     }
 
     /// Half the threads present it where its action belongs, half where another action is needed.
-    @Test(arguments: [nil, "cancel-appointment"] as [String?])
-    func tokenPresentedInParallelAdmitsExactlyOnce(action: String?) throws {
-        let h = try Harness()
+    @Test(arguments: StoreKind.all, [nil, "cancel-appointment"] as [String?])
+    func tokenPresentedInParallelAdmitsExactlyOnce(_ kind: StoreKind, action: String?) throws {
+        let h = try Harness(store: kind)
         let token = try h.stepUpToken(user: "alice", action: action)
-        let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
+        let (location, rules, clock) = (h.location, h.rules, h.clock)
         let logs = LogRecorder()
         let outcomes = Locked<[String]>([])
 
         let finished = runOnThreads(ConcurrencyTests.threads) { index, barrier in
             let service: OTPService
             do {
-                service = try Harness.worker(path: path, rules: rules, clock: clock, logs: logs, seed: UInt64(index))
+                service = try Harness.worker(location: location, rules: rules, clock: clock, logs: logs, seed: UInt64(index))
             } catch {
                 barrier()
                 outcomes.update { $0.append("open failed: \(error)") }
@@ -76,17 +78,18 @@ struct ConcurrencyTests {
         #expect(results.count == ConcurrencyTests.threads)
         #expect(results.filter { $0 == "admitted alice" }.count == 1)
         #expect(results.filter { $0 == "\(Failure.stepUpDenied)" }.count == ConcurrencyTests.threads - 1)
-        #expect(try h.rows("SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == [["1"]])
+        #expect(try h.query("SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == [["1"]])
     }
 
-    @Test func parallelSendsForOnePhoneDeliverOneSMS() throws {
-        let h = try Harness(rules: .with { $0.resendCooldownSeconds = 60 })
-        let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
+    @Test(arguments: StoreKind.all)
+    func parallelSendsForOnePhoneDeliverOneSMS(_ kind: StoreKind) throws {
+        let h = try Harness(rules: .with { $0.resendCooldownSeconds = 60 }, store: kind)
+        let (location, rules, clock) = (h.location, h.rules, h.clock)
         let logs = LogRecorder()
         let outcomes = Locked<[String]>([])
 
         let finished = runOnThreads(ConcurrencyTests.threads) { index, barrier in
-            guard let service = try? Harness.worker(path: path, rules: rules, clock: clock, logs: logs, seed: UInt64(index)) else {
+            guard let service = try? Harness.worker(location: location, rules: rules, clock: clock, logs: logs, seed: UInt64(index)) else {
                 barrier()
                 outcomes.update { $0.append("open failed") }
                 return

@@ -220,25 +220,33 @@ struct FirewallServiceTests {
         #expect(send(h, FirewallServiceTests.phones(1, from: 2)[0]) == .smsBlocked(.overBudget(.total, retryAfterSeconds: FirewallServiceTests.anHour)))
     }
 
-    @Test func budgetsAreExactUnderConcurrency() throws {
+    /// Part of the store contract: on every store.
+    @Test(arguments: StoreKind.all)
+    func budgetsAreExactUnderConcurrency(_ kind: StoreKind) throws {
         var firewall = FirewallConfiguration()
-        firewall.limits = [.total: 7]
+        firewall.limits = [.total: 7, .user: 5]
         firewall.tripwireSends = 0
-        let h = try Harness(firewall: firewall, classifier: FirewallServiceTests.classifier)
-        let (path, rules, clock, configuration) = (h.dbPath, h.rules, h.clock, firewall)
+        let h = try Harness(firewall: firewall, classifier: FirewallServiceTests.classifier, store: kind)
+        let (location, rules, clock, configuration) = (h.location, h.rules, h.clock, firewall)
         let outcomes = Locked<[String]>([])
         let finished = runOnThreads(40) { index, barrier in
-            guard let service = try? Harness.worker(path: path, rules: rules, clock: clock, logs: LogRecorder(), seed: UInt64(index), firewall: configuration,
+            guard let service = try? Harness.worker(location: location, rules: rules, clock: clock, logs: LogRecorder(), seed: UInt64(index), firewall: configuration,
                                                      classifier: FirewallServiceTests.classifier) else {
                 barrier()
                 return
             }
             barrier()
-            let refusal = failure { try service.send(CodeRequest(purpose: .verifyPhone, phone: FirewallServiceTests.phones(1, from: index)[0])) }
-            outcomes.update { $0.append(refusal.map { "\($0)" } ?? "sent") }
+            // Half the requests come from one user: at most 5 of theirs, and 7 in all, get an SMS.
+            let user = index.isMultiple(of: 2) ? "alice" : nil
+            let refusal = failure {
+                try service.send(CodeRequest(purpose: .verifyPhone, phone: FirewallServiceTests.phones(1, from: index)[0], principal: user))
+            }
+            outcomes.update { $0.append((user ?? "anonymous") + " " + (refusal.map { "\($0)" } ?? "sent")) }
         }
         try #require(finished)
-        #expect(outcomes.value.filter { $0 == "sent" }.count == 7)
+        #expect(outcomes.value.filter { $0.hasSuffix(" sent") }.count == 7)
+        #expect(outcomes.value.filter { $0 == "alice sent" }.count <= 5)
         #expect(outcomes.value.count == 40)
+        withExtendedLifetime(h) {}
     }
 }

@@ -15,7 +15,7 @@ struct GroupCommitTests {
         _ h: Harness, count: Int, _ body: @escaping @Sendable (Int, any OTPStoreTransaction) throws(StoreError) -> Void
     ) throws -> [StoreError.Kind?] {
         let path = h.dbPath
-        let stores = OwnStores(try (0..<count).map { _ in try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock()) })
+        let stores = OwnStores(try (0..<count).map { _ in try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock()) })
         let group = stores[0].commits
         let queuedBefore = group.jobs.load(ordering: .relaxed)
         let blocker = DispatchSemaphore(value: 0)
@@ -69,7 +69,7 @@ struct GroupCommitTests {
 
     @Test func requestsWaitingForTheWriterCommitTogetherInOneBatch() throws {
         let h = try Harness()
-        let group = h.store.commits
+        let group = h.sqliteStore.commits
         let batchesBefore = group.batches.load(ordering: .relaxed)
         let results = try batchBehindABlocker(h, count: 8) { index, transaction throws(StoreError) in
             try transaction.insertStepUpToken(hash: "t\(index)", GroupCommitTests.token(index))
@@ -96,7 +96,7 @@ struct GroupCommitTests {
         let h = try Harness()
         let path = h.dbPath
         let stores = OwnStores(try (0..<6).map { _ in
-            try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 200), clock: SystemClock())
+            try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path, busyTimeoutMilliseconds: 200), clock: SystemClock())
         })
         let results = Locked<[StoreError.Kind?]>([])
         try SQLiteFile.whileWriteLocked(path) {
@@ -125,7 +125,7 @@ struct GroupCommitTests {
         let (path, rules, clock) = (h.dbPath, h.rules, h.clock)
         let wrong = h.wrongCode(for: code)
         let outcomes = Locked<[String]>([])
-        let batchesBefore = h.store.commits.batches.load(ordering: .relaxed)
+        let batchesBefore = h.sqliteStore.commits.batches.load(ordering: .relaxed)
         let finished = runOnThreads(200) { index, barrier in
             guard let service = try? Harness.worker(path: path, rules: rules, clock: clock, logs: LogRecorder(), seed: UInt64(index)) else {
                 barrier()
@@ -139,7 +139,7 @@ struct GroupCommitTests {
         #expect(outcomes.value.count == 200)
         #expect(outcomes.value.allSatisfy { $0 == "\(Failure.invalidOrExpiredCode)" })
         #expect(try h.storedCode()?.attempts == 3)
-        let batches = h.store.commits.batches.load(ordering: .relaxed) - batchesBefore
+        let batches = h.sqliteStore.commits.batches.load(ordering: .relaxed) - batchesBefore
         #expect(batches < 200, "\(batches) batches for 200 requests: some were committed together")
     }
 
@@ -167,4 +167,9 @@ private final class OwnStores: @unchecked Sendable {
     private let stores: [SQLiteOTPStore]
     init(_ stores: [SQLiteOTPStore]) { self.stores = stores }
     subscript(index: Int) -> SQLiteOTPStore { stores[index] }
+}
+
+private extension Harness {
+    /// Group commit is the SQLite store's: these tests run on it alone.
+    var sqliteStore: SQLiteOTPStore { store as! SQLiteOTPStore }
 }

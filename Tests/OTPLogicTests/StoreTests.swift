@@ -24,7 +24,7 @@ struct StoreTests {
     @Test func reopeningAnUpToDateDatabaseMigratesNothingAndKeepsTheData() throws {
         let h = try Harness()
         try h.send()
-        let second = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: h.dbPath), clock: SystemClock())
+        let second = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: h.dbPath), clock: SystemClock())
         #expect(second.migration.from == Schema.currentVersion)
         #expect(second.migration.to == Schema.currentVersion)
         #expect(try h.rows("SELECT count(*) FROM otp_codes") == [["1"]])
@@ -38,7 +38,7 @@ struct StoreTests {
             INSERT INTO users (user_id, phone_e164, phone_verified) VALUES ('alice', '+14155550123', 1);
             PRAGMA user_version = 1;
             """)
-        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock())
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
         #expect(store.migration.from == 1)
         #expect(store.migration.to == Schema.currentVersion)
         #expect(try SQLiteFile.query(path, "PRAGMA user_version") == [[String(Schema.currentVersion)]])
@@ -54,7 +54,7 @@ struct StoreTests {
         let before = try #require(FileManager.default.contents(atPath: path))
 
         #expect {
-            _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock())
+            _ = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
         } throws: { error in
             (error as? StoreError)?.kind == .schemaTooNew
         }
@@ -79,7 +79,7 @@ struct StoreTests {
         try #require(locked.wait(timeout: .now() + 10) == .success)
         defer { released.wait() }
         do {
-            let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 5000), clock: SystemClock())
+            let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path, busyTimeoutMilliseconds: 5000), clock: SystemClock())
             return "opened at version \(try store.schemaVersion())"
         } catch {
             return "failed: \(error)"
@@ -111,7 +111,7 @@ struct StoreTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         #expect {
-            _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("missing/otp.sqlite3")), clock: SystemClock())
+            _ = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: directory.file("missing/otp.sqlite3")), clock: SystemClock())
         } throws: { error in
             (error as? StoreError)?.kind == .cannotOpen
         }
@@ -161,7 +161,7 @@ struct PurgeTests {
         let rules = h.rules
         h.sender.whileSending { _ in
             // Another worker purges while the provider has the message.
-            guard let other = try? SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock()) else { return }
+            guard let other = try? SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock()) else { return }
             for offset: Int64 in [10, 59] {
                 if let purged = try? other.purgeExpired(at: Fixture.start + offset, rules: rules) { counts.update { $0.append(purged) } }
             }
@@ -177,7 +177,7 @@ struct PurgeTests {
         let path = h.dbPath
         let rules = h.rules
         h.sender.whileSending { _ in
-            guard let other = try? SQLiteOTPStore(configuration: DatabaseConfiguration(path: path), clock: SystemClock()),
+            guard let other = try? SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock()),
                   let purged = try? other.purgeExpired(at: Fixture.start + 60, rules: rules) else { return }
             counts.update { $0.append(purged) }
         }
@@ -209,7 +209,7 @@ struct StoreOpeningClockTests {
         let clock = FixedClock()
         try SQLiteFile.whileWriteLocked(path) {
             #expect {
-                _ = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: 200), clock: clock)
+                _ = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path, busyTimeoutMilliseconds: 200), clock: clock)
             } throws: { error in
                 (error as? StoreError)?.kind == .busy
             }
@@ -217,37 +217,5 @@ struct StoreOpeningClockTests {
         // 10 ms at a time on the test's clock: the whole busy timeout passed without real waiting.
         #expect(clock.sleeps.count == 20)
         #expect(clock.sleeps.allSatisfy { $0 == 10 })
-    }
-}
-
-@Suite("Spending a step-up token")
-struct StepUpTokenStoreTests {
-    @Test func storeSpendsExactlyTheTokensTheBoundsContain() throws {
-        let h = try Harness(rules: .with { $0.stepUpTokenTTLSeconds = 300 })
-        let policy = StepUpTokenPolicy(rules: h.rules)
-        let start = Fixture.start
-        var checked = 0
-        for createdBoot in [nil, BootClockReading(bootID: "a", milliseconds: 1_000_000)] as [BootClockReading?] {
-            for wall: Int64 in [-1, 0, 299, 300] {
-                for boot in [nil, BootClockReading(bootID: "b", milliseconds: 5)] + [-1, 0, 299_999, 300_000].map({
-                    BootClockReading(bootID: "a", milliseconds: 1_000_000 + $0)
-                }) as [BootClockReading?] {
-                    checked += 1
-                    let hash = "token-\(checked)"
-                    let token = policy.mint(for: "alice", at: start, boot: createdBoot)
-                    try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: hash, token) }
-                    let bounds = policy.admissionBounds(at: start + wall, boot: boot)
-                    let spent = try h.store.consumeStepUpToken(hash: hash, userID: "alice", action: nil, within: bounds)
-                    #expect(spent == bounds.contain(token), "wall +\(wall), boot \(String(describing: boot))")
-                    // Another user's or action's token is never spent, whatever its age.
-                    let other = "other-\(checked)"
-                    try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: other, token) }
-                    #expect(try !h.store.consumeStepUpToken(hash: other, userID: "bob", action: nil, within: bounds))
-                    #expect(try !h.store.consumeStepUpToken(hash: other, userID: "alice", action: "cancel-appointment", within: bounds))
-                    #expect(try h.store.stepUpToken(hash: other)?.usedAt == nil)
-                }
-            }
-        }
-        #expect(checked == 48)
     }
 }

@@ -5,18 +5,22 @@ import Logging
 @testable import OTPSMS
 @testable import OTPSystem
 import OTPSQLite
+@testable import OTPPostgres
 import TestSupport
 
-/// An `OTPService` on a real SQLite file in its own temporary directory, with a fixed clock, a
-/// recording SMS sender and a deterministic random source. The directory goes when the harness does.
+/// An `OTPService` on a real store — a SQLite file in its own temporary directory, or its own
+/// schema on the test PostgreSQL server (`store: .postgres`) — with a fixed clock, a recording SMS
+/// sender and a deterministic random source. The directory (and the schema) go when the harness does.
 final class Harness {
     let directory: TemporaryDirectory
+    /// Where the store is: what a second worker opens too.
+    let location: StoreLocation
     let clock: FixedClock
     let sender: RecordingSMSSender
     let logs = LogRecorder()
     let rules: RulesConfiguration
     let hasher = SecretHasher(pepper: Secret(Fixture.pepper))
-    private(set) var store: SQLiteOTPStore!
+    private(set) var store: (any VersionedStore)!
     private(set) var service: OTPService!
 
     var dbPath: String { directory.file("otp.sqlite3") }
@@ -28,14 +32,16 @@ final class Harness {
         random: any RandomNumberGenerator = SplitMix64(seed: 1), bootID: String? = nil, immediateSender: Bool = false,
         stepUp: StepUpConfiguration = Fixture.stepUp, firewall: FirewallConfiguration = Fixture.firewall,
         classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier(), metrics: OTPMetrics = OTPMetrics(),
-        deliveryCallbacks: DeliveryCallbackConfiguration = DeliveryCallbackConfiguration(), providerName: String = "recording"
+        deliveryCallbacks: DeliveryCallbackConfiguration = DeliveryCallbackConfiguration(), providerName: String = "recording",
+        store kind: StoreKind = .sqlite
     ) throws {
         sender = RecordingSMSSender(providerName: providerName)
         directory = try TemporaryDirectory()
+        location = try StoreLocation.make(kind, in: directory)
         sender.deliversImmediately = immediateSender
         clock = FixedClock(Fixture.start, bootID: bootID)
         self.rules = rules
-        store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: directory.file("otp.sqlite3")), clock: clock)
+        store = try location.open(clock: clock)
         service = OTPService(
             rules: rules, templates: templates, stepUp: stepUp, firewall: firewall, classifier: classifier, hasher: hasher, store: store, sender: sender, clock: clock,
             generator: SecretGenerator(random: random), logger: logs.logger(), metrics: metrics, deliveryCallbacks: deliveryCallbacks
@@ -45,6 +51,7 @@ final class Harness {
     deinit {
         service = nil
         store = nil
+        location.remove()
         directory.remove()
     }
 
@@ -56,7 +63,18 @@ final class Harness {
         path: String, rules: RulesConfiguration, clock: FixedClock, logs: LogRecorder, seed: UInt64, busyTimeoutMilliseconds: Int = 30_000,
         firewall: FirewallConfiguration = Fixture.firewall, classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier()
     ) throws -> OTPService {
-        let store = try SQLiteOTPStore(configuration: DatabaseConfiguration(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds), clock: clock)
+        try worker(
+            location: .sqlite(path: path), rules: rules, clock: clock, logs: logs, seed: seed, busyTimeoutMilliseconds: busyTimeoutMilliseconds,
+            firewall: firewall, classifier: classifier
+        )
+    }
+
+    /// Another connection and service on the same store, as a second worker (or another node) would have.
+    static func worker(
+        location: StoreLocation, rules: RulesConfiguration, clock: FixedClock, logs: LogRecorder, seed: UInt64, busyTimeoutMilliseconds: Int = 30_000,
+        firewall: FirewallConfiguration = Fixture.firewall, classifier: FixedPhoneNumberClassifier = FixedPhoneNumberClassifier()
+    ) throws -> OTPService {
+        let store = try location.open(clock: clock, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         return OTPService(
             rules: rules, templates: Fixture.templates, stepUp: Fixture.stepUp, firewall: firewall, classifier: classifier, hasher: SecretHasher(pepper: Secret(Fixture.pepper)), store: store,
             sender: RecordingSMSSender(), clock: clock, generator: SecretGenerator(random: SplitMix64(seed: seed)), logger: logs.logger()
@@ -111,23 +129,23 @@ final class Harness {
         String(code.map { Character(String(($0.wholeNumberValue! + 1) % 10)) })
     }
 
+    /// Rows of a query on the SQLite file (SQLite harnesses only).
     func rows(_ sql: String) throws -> [[String?]] { try SQLiteFile.query(dbPath, sql) }
 
-    /// The `otp_codes` row of (phone, purpose), read straight from the file.
+    /// The stored record of (phone, purpose), whoever owns it, read through the store's port.
     func storedCode(_ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone) throws -> StoredCode? {
-        let rows = try rows(
-            """
-            SELECT attempts, send_count, send_window_start, last_sent_at, expires_at, issued_at, code_hash,
-                   pending_code_hash, verified_at
-            FROM otp_codes WHERE phone_hash = '\(hasher.phoneHash(phone))' AND purpose = '\(purpose.rawValue)'
-            """
-        )
-        guard let row = rows.first else { return nil }
-        let number = { (index: Int) in row[index].flatMap { Int64($0) } }
-        return StoredCode(
-            attempts: number(0), sendCount: number(1), sendWindowStart: number(2), lastSentAt: number(3),
-            expiresAt: number(4), issuedAt: number(5), codeHash: row[6], pendingCodeHash: row[7], verifiedAt: number(8)
-        )
+        var found: CodeRecord?
+        let phoneHash = hasher.phoneHash(phone)
+        try store.forEachRecord(codes: { record in
+            if record.phoneHash == phoneHash && record.purpose == purpose && found == nil { found = record }
+        }, tokens: { _ in })
+        return found.map { record in
+            StoredCode(
+                attempts: Int64(record.attempts), sendCount: Int64(record.sendCount), sendWindowStart: record.sendWindowStart,
+                lastSentAt: record.lastSentAt, expiresAt: record.expiresAt, issuedAt: record.issuedAt, codeHash: record.codeHash,
+                pendingCodeHash: record.pendingCodeHash, verifiedAt: record.verifiedAt
+            )
+        }
     }
 }
 

@@ -190,7 +190,7 @@ func runOnThreads(_ count: Int, _ body: @escaping @Sendable (_ index: Int, _ bar
     return done.wait(timeout: .now() + 120) == .success
 }
 
-extension SQLiteOTPStore {
+extension OTPStore {
     /// Purges what `RetentionPolicy` says may go at `now`, as `serve` does every minute.
     func purgeExpired(at now: UnixTime, rules: RulesConfiguration) throws(StoreError) -> PurgeCounts {
         try purge(RetentionPolicy(rules: rules).purgeCutoffs(at: now))

@@ -47,23 +47,6 @@ public struct RulesConfiguration: Sendable, Equatable {
     public var codeTTLMinutes: Int { Int((codeTTLSeconds + 59) / 60) }
 }
 
-/// Where and how the SQLite database is opened.
-public struct DatabaseConfiguration: Sendable, Equatable {
-    public enum Synchronous: String, Sendable, CaseIterable {
-        case full, normal
-    }
-
-    public var path: String
-    public var busyTimeoutMilliseconds: Int = 2000
-    public var synchronous: Synchronous = .full
-
-    public init(path: String, busyTimeoutMilliseconds: Int = 2000, synchronous: Synchronous = .full) {
-        self.path = path
-        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
-        self.synchronous = synchronous
-    }
-}
-
 /// A value that must never be printed: `description` hides it.
 public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     public let value: String
@@ -97,11 +80,7 @@ extension Configuration {
             pepper = Secret(value)
         }
 
-        let database = DatabaseConfiguration(
-            path: reader.string("OTP_DB_PATH", default: defaultDatabasePath),
-            busyTimeoutMilliseconds: reader.integer("OTP_DB_BUSY_TIMEOUT_MS", default: 2000, range: 10...60_000),
-            synchronous: reader.choice("OTP_DB_SYNCHRONOUS", default: .full, allowed: DatabaseConfiguration.Synchronous.allCases)
-        )
+        let database = DatabaseConfiguration.read(&reader, defaultPath: defaultDatabasePath)
 
         let sms = SMSConfiguration.read(&reader)
         rules.sendInFlightSeconds = Int64(sms.chainTimeoutSeconds) * 2 + 30

@@ -54,7 +54,8 @@ public protocol OTPStoreTransaction {
     func verifiedPhone(userID: String) throws(StoreError) -> PhoneNumber?
     /// `OTPStore.stepUpToken`, inside the transaction.
     func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord?
-    /// The firewall records of `keys` that exist (no record: nothing counted yet).
+    /// The firewall records of `keys` that exist (no record: nothing counted yet). Callers read
+    /// the code record (if any) before the firewall's, so stores that lock rows lock them in one order.
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord]
     func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError)
     /// `OTPStore.consumeStepUpToken`, inside the transaction.
@@ -96,6 +97,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case readOnly = "read_only"
         /// The database cannot be opened or reached.
         case cannotOpen = "cannot_open"
+        /// The database server was reachable and is not now (connection lost, server shutting
+        /// down or starting): the store reconnects with back-off, requests meanwhile answer 503.
+        case unreachable
         case corrupt
         /// The schema is newer than this binary knows.
         case schemaTooNew = "schema_too_new"

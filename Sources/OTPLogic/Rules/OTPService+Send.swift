@@ -68,8 +68,10 @@ extension OTPService {
 
         let reservedAt = clock.now()
         let admission: Admission = try storing(log) { transaction throws(StoreError) in
-            var records = try firewallRecords(send.keys, in: transaction)
+            // The code record first, then the firewall's: every transaction takes its rows in this
+            // order, so on a store that locks rows (PostgreSQL) two of them never wait on each other.
             let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
+            var records = try firewallRecords(send.keys, in: transaction)
             let admission = admit(send, stored: stored, records: &records, at: reservedAt)
             if case .admitted = admission {
                 try transaction.save(sendPolicy.reserve(
@@ -146,8 +148,8 @@ extension OTPService {
         }
         let attempt: Attempt = try storing(target.log) { transaction throws(StoreError) in
             let now = clock.now()
-            var records = try firewallRecords(send.keys, in: transaction)
             let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
+            var records = try firewallRecords(send.keys, in: transaction)
             let admission = admit(send, stored: stored, records: &records, at: now)
             guard case .admitted = admission else {
                 try transaction.saveFirewallRecords(records.changedRecords)

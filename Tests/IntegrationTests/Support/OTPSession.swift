@@ -14,6 +14,10 @@ protocol OTPSession: AnyObject {
     var databasePath: String { get }
     /// The code of the last SMS delivered to `phone` for `purpose`.
     func lastCode(to phone: String, purpose: String) -> String?
+    /// A query on otp-fcgi's database (the SQLite file unless the stack says otherwise); rows as `a|b` lines.
+    func query(_ sql: String) throws -> String
+    /// SQL run on otp-fcgi's database.
+    func execute(_ sql: String) throws
 }
 
 extension OTPSession {
@@ -28,6 +32,10 @@ extension OTPSession {
     func lastCode(to phone: String, purpose: String) -> String? {
         sms.lastCode(to: phone, purpose: purpose)
     }
+
+    func query(_ sql: String) throws -> String { try sqlite(databasePath, sql) }
+
+    func execute(_ sql: String) throws { try sqliteExec(databasePath, sql) }
 
     func send(
         _ phone: String?, _ purpose: String, as user: HTTPClient.Credentials? = .alice, action: String? = nil, subject: String? = nil,
@@ -52,7 +60,7 @@ extension OTPSession {
     /// yet; by a write to the database when it has another (test setup: changing the phone on
     /// record through the API needs a change-phone step-up, which has tests of its own).
     func ensureVerifiedPhone(_ phone: String, of user: HTTPClient.Credentials) throws {
-        let current = try sqlite(databasePath, "SELECT phone_e164 FROM users WHERE user_id = '\(user.user)' AND phone_verified = 1")
+        let current = try query("SELECT phone_e164 FROM users WHERE user_id = '\(user.user)' AND phone_verified = 1")
         if current == phone { return }
         if current.isEmpty {
             let sent = send(phone, "verify_phone", as: user)
@@ -63,7 +71,7 @@ extension OTPSession {
             guard verified.status == 200 else { throw StackError("verify_phone answered \(verified.status): \(verified.body)") }
             return
         }
-        try sqliteExec(databasePath, "UPDATE users SET phone_e164 = '\(phone)' WHERE user_id = '\(user.user)'")
+        try execute("UPDATE users SET phone_e164 = '\(phone)' WHERE user_id = '\(user.user)'")
     }
 
     /// Makes `phone` the user's phone on record, sends a step_up code for `action` (the example

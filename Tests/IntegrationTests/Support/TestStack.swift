@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// The built otp-fcgi behind the real Debian nginx, configured from the shipped files
-/// (scripts/render-nginx.sh), in a fresh state folder with its own SQLite file and SMS sink.
+/// (scripts/render-nginx.sh), in a fresh state folder with its own SQLite file (or its own
+/// PostgreSQL database: `Options.database`) and SMS sink.
 final class TestStack: OTPSession, @unchecked Sendable {
     struct Options {
         /// Extra or overriding environment for otp-fcgi.
@@ -32,6 +33,8 @@ final class TestStack: OTPSession, @unchecked Sendable {
         var databaseDirectory: String? = nil
         /// More `serve` options (`--body-timeout 1`, …).
         var serveArguments: [String] = []
+        /// The store: the SQLite file, or a fresh PostgreSQL database on the test server.
+        var database: StackDatabase = .sqlite
     }
 
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -56,6 +59,8 @@ final class TestStack: OTPSession, @unchecked Sendable {
     var responder: ChildProcess? { responders.first ?? nil }
     private var nginx: ChildProcess?
     private let options: Options
+    /// The stack's PostgreSQL database, dropped with the stack.
+    private(set) var postgresDatabase: String?
     /// Everything that must never appear in a log: filled by the API helpers as they go.
     let secrets = SecretLedger()
 
@@ -97,6 +102,7 @@ final class TestStack: OTPSession, @unchecked Sendable {
                 .replacingOccurrences(of: "    server unix:\(socketPath);", with: "    server unix:\(socketPath);\n" + extra)
             try text.write(to: upstream, atomically: true, encoding: .utf8)
         }
+        if options.database == .postgres { postgresDatabase = try PostgresServer.createDatabase() }
         try options.prepareDatabase?(databasePath)
         responders = Array(repeating: nil, count: options.responders)
         for index in 0..<options.responders { try startResponder(index: index) }
@@ -105,7 +111,22 @@ final class TestStack: OTPSession, @unchecked Sendable {
 
     deinit {
         stopAll()
-        try? FileManager.default.removeItem(at: state)
+        if let postgresDatabase { PostgresServer.dropDatabase(postgresDatabase) }
+        if ProcessInfo.processInfo.environment["OTP_TEST_KEEP_STATE"] == nil { try? FileManager.default.removeItem(at: state) }
+    }
+
+    /// `OTP_DB_URL` of a PostgreSQL stack.
+    var databaseURL: String? { postgresDatabase.flatMap { try? PostgresServer.url(database: $0) } }
+
+    /// Runs a query on the stack's database (sqlite3 or psql); rows as `a|b` lines.
+    func query(_ sql: String) throws -> String {
+        if let databaseURL { return try PostgresServer.psql(databaseURL, sql) }
+        return try sqlite(databasePath, sql)
+    }
+
+    /// Runs SQL on the stack's database, failing the test setup if it fails.
+    func execute(_ sql: String) throws {
+        if let databaseURL { try PostgresServer.psql(databaseURL, sql) } else { try sqliteExec(databasePath, sql) }
     }
 
     /// A verify_phone with no logged-in user: it marks matching notification preferences and
@@ -146,6 +167,10 @@ final class TestStack: OTPSession, @unchecked Sendable {
             "OTP_SMS_FILE": smsFile,
             "OTP_LOG_LEVEL": "debug",
         ].merging(ExampleSite.environment(state: state)) { _, new in new }
+        if let databaseURL {
+            environment["OTP_DB_PATH"] = nil
+            environment["OTP_DB_URL"] = databaseURL
+        }
         if let twilio = options.twilio { environment.merge(twilio.environment) { _, new in new } }
         if let sns = options.sns { environment.merge(sns.environment) { _, new in new } }
         if let vonage = options.vonage { environment.merge(vonage.environment) { _, new in new } }
