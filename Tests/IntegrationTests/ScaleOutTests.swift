@@ -158,7 +158,7 @@ extension Integration {
             let stoppedAt = Date()
             try PostgresServer.control(["stop", "-m", "immediate"])
             usleep(1_500_000)
-            let healthWhileDown = stack.client.request("GET", "/api/otp/health", as: .alice).status
+            let healthWhileDown = stack.statusClient.request("GET", "/health").status
             try PostgresServer.control(["start", "-w"])
             let restartedAt = Date()
             // Every node serves again on its own: their health (answered by whichever worker nginx picks) turns 200.
