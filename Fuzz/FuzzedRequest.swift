@@ -49,7 +49,7 @@ struct FuzzedRequest {
 
         let request = HTTPRequest(
             role: selector & 1 == 1 ? .authorizer : .responder, principal: Principal(remoteUserValues: remoteUsers), body: body,
-            parameter: { parameters[$0] }
+            parameter: { parameters[$0.name] }
         )
         return FuzzedRequest(
             request: request, clockStep: selector >> 3 & 7, smsOutcome: FuzzSMSOutcome(rawValue: selector >> 6 & 3)!,

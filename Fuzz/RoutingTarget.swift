@@ -18,7 +18,7 @@ enum RoutingTarget {
         for name in ["DOCUMENT_URI", "OTP_ENDPOINT", "SCRIPT_NAME", "PATH_INFO"] {
             parameters[name] = reader.field()
         }
-        let request = HTTPRequest(role: role, principal: .anonymous, body: .complete([]), parameter: { parameters[$0] })
+        let request = HTTPRequest(role: role, principal: .anonymous, body: .complete([]), parameter: { parameters[$0.name] })
 
         let uri = parameters["DOCUMENT_URI"] ?? parameters["SCRIPT_NAME"].map { $0 + (parameters["PATH_INFO"] ?? "") } ?? ""
         try require(request.documentURI.utf8.elementsEqual(uri.utf8), "documentURI \(request.documentURI.debugDescription), expected \(uri.debugDescription)")

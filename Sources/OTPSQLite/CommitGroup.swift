@@ -42,6 +42,19 @@ final class CommitGroup: Sendable {
     /// Runs `work` in a write transaction, with whatever else is waiting; returns once its batch is
     /// durable. `connection` is the caller's: used when the caller leads a batch.
     func perform<T>(on connection: SQLiteConnection, _ work: (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        // Nobody leads (so nobody waits either): this request is a batch of its own, run at once
+        // without the queue's bookkeeping.
+        if queue.withLock({ queue -> Bool in
+            if queue.leading { return false }
+            queue.leading = true
+            return true
+        }) {
+            batches.add(1, ordering: .relaxed)
+            jobs.add(1, ordering: .relaxed)
+            let result = Result { () throws(StoreError) -> T in try CommitGroup.runAlone(work, on: connection) }
+            handOver()?.handOverLead()
+            return try result.get()
+        }
         var output: T?
         return try withoutActuallyEscaping(work) { work throws(StoreError) -> T in
             let job = Job { transaction throws(StoreError) in output = try work(transaction) }
@@ -77,19 +90,33 @@ final class CommitGroup: Sendable {
         batches.add(1, ordering: .relaxed)
         jobs.add(batch.count, ordering: .relaxed)
         CommitGroup.run(batch, on: connection)
-        let next = queue.withLock { queue -> Job? in
+        let next = handOver()
+        for job in batch { job.finish() }
+        next?.handOverLead()
+    }
+
+    /// After a batch: the first request that queued meanwhile, which is to lead the next one, or
+    /// nil (and the lead ends) when none did.
+    private func handOver() -> Job? {
+        queue.withLock { queue -> Job? in
             guard let first = queue.waiting.first else {
                 queue.leading = false
                 return nil
             }
             return first
         }
-        for job in batch { job.finish() }
-        next?.handOverLead()
     }
 
     /// One transaction for the batch: a lone job runs bare; several each in a savepoint.
     private static func run(_ batch: [Job], on connection: SQLiteConnection) {
+        if batch.count == 1 {
+            do throws(StoreError) {
+                try runAlone({ transaction throws(StoreError) in try batch[0].run(transaction) }, on: connection)
+            } catch {
+                batch[0].error = error
+            }
+            return
+        }
         do throws(StoreError) {
             try connection.statement("BEGIN IMMEDIATE").run()
         } catch {
@@ -97,37 +124,40 @@ final class CommitGroup: Sendable {
             return
         }
         let transaction = SQLiteTransaction(connection: connection)
-        if batch.count == 1 {
+        for job in batch {
             do throws(StoreError) {
-                try batch[0].run(transaction)
-            } catch {
-                batch[0].error = error
-                _ = try? connection.statement("ROLLBACK").run()
-                return
-            }
-        } else {
-            for job in batch {
+                try connection.statement("SAVEPOINT job").run()
                 do throws(StoreError) {
-                    try connection.statement("SAVEPOINT job").run()
-                    do throws(StoreError) {
-                        try job.run(transaction)
-                        try connection.statement("RELEASE job").run()
-                    } catch where !error.kind.failsTheBatch {
-                        // This request's own failure: its work goes, the others' stays.
-                        job.error = error
-                        try connection.statement("ROLLBACK TO job").run()
-                        try connection.statement("RELEASE job").run()
-                    }
-                } catch {
-                    fail(batch, error, on: connection)
-                    return
+                    try job.run(transaction)
+                    try connection.statement("RELEASE job").run()
+                } catch where !error.kind.failsTheBatch {
+                    // This request's own failure: its work goes, the others' stays.
+                    job.error = error
+                    try connection.statement("ROLLBACK TO job").run()
+                    try connection.statement("RELEASE job").run()
                 }
+            } catch {
+                fail(batch, error, on: connection)
+                return
             }
         }
         do throws(StoreError) {
             try connection.statement("COMMIT").run()
         } catch {
             fail(batch, error, on: connection)
+        }
+    }
+
+    /// A batch of one: its own transaction, no savepoint; any failure rolls all of it back.
+    private static func runAlone<T>(_ work: (SQLiteTransaction) throws(StoreError) -> T, on connection: SQLiteConnection) throws(StoreError) -> T {
+        try connection.statement("BEGIN IMMEDIATE").run()
+        do throws(StoreError) {
+            let output = try work(SQLiteTransaction(connection: connection))
+            try connection.statement("COMMIT").run()
+            return output
+        } catch {
+            _ = try? connection.statement("ROLLBACK").run()
+            throw error
         }
     }
 

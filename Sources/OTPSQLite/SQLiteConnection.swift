@@ -126,7 +126,7 @@ final class SQLiteStatement {
             let rc: Int32
             switch value {
             case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
-            case .text(let text): rc = sqlite3_bind_text(handle, index, text, -1, otp_sqlite_transient())
+            case .text(let text): rc = text.withCString { sqlite3_bind_text(handle, index, $0, -1, otp_sqlite_transient()) }
             case .bytes(let bytes): rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), otp_sqlite_transient()) }
             case .null: rc = sqlite3_bind_null(handle, index)
             }

@@ -28,13 +28,19 @@ public struct KeyValueLogHandler: LogHandler {
     public func log(event: LogEvent) {
         // Later sources win: the handler's metadata, then the provider's, then the event's.
         var fields: [(key: String, value: Logger.MetadataValue)] = []
-        let provided = metadataProvider?.get() ?? [:]
         let extra = event.metadata ?? [:]
-        fields.reserveCapacity(metadata.count + provided.count + extra.count)
-        for (key, value) in metadata where provided[key] == nil && extra[key] == nil { fields.append((key, value)) }
-        for (key, value) in provided where extra[key] == nil { fields.append((key, value)) }
-        for (key, value) in extra { fields.append((key, value)) }
-        var line = KeyValueLogHandler.line(level: event.level, message: event.message.description, fields: fields) { buffer in
+        if metadata.isEmpty && metadataProvider == nil {
+            // The service's case: every field comes with the call.
+            fields.reserveCapacity(extra.count)
+            for (key, value) in extra { fields.append((key, value)) }
+        } else {
+            let provided = metadataProvider?.get() ?? [:]
+            fields.reserveCapacity(metadata.count + provided.count + extra.count)
+            for (key, value) in metadata where provided[key] == nil && extra[key] == nil { fields.append((key, value)) }
+            for (key, value) in provided where extra[key] == nil { fields.append((key, value)) }
+            for (key, value) in extra { fields.append((key, value)) }
+        }
+        let line = KeyValueLogHandler.line(level: event.level, message: event.message.description, fields: fields) { buffer in
             KeyValueLogHandler.appendTimestamp(to: &buffer)
         }
         line.withUnsafeBytes { bytes in
@@ -46,7 +52,6 @@ public struct KeyValueLogHandler: LogHandler {
                 offset += written
             }
         }
-        line.removeAll()
     }
 
     /// One line, keys after the fixed three in sorted order so lines are easy to diff and grep.
@@ -59,16 +64,16 @@ public struct KeyValueLogHandler: LogHandler {
         level: Logger.Level, message: String, fields: [(key: String, value: Logger.MetadataValue)], timestamp: (inout [UInt8]) -> Void
     ) -> [UInt8] {
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(256)
+        buffer.reserveCapacity(512)
         buffer.append(contentsOf: "ts=".utf8)
         timestamp(&buffer)
         buffer.append(contentsOf: " level=".utf8)
-        buffer.append(contentsOf: level.rawValue.utf8)
+        buffer.appendUTF8(level.rawValue)
         buffer.append(contentsOf: " msg=".utf8)
         appendValue(message, to: &buffer)
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
             buffer.append(0x20)
-            buffer.append(contentsOf: key.utf8)
+            buffer.appendUTF8(key)
             buffer.append(UInt8(ascii: "="))
             switch value {
             case .string(let text): appendValue(text, to: &buffer)
@@ -84,9 +89,9 @@ public struct KeyValueLogHandler: LogHandler {
     private static func appendValue(_ value: String, to buffer: inout [UInt8]) {
         let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7f }
         if needsQuotes {
-            buffer.append(contentsOf: JSONText.quoted(value).utf8)
+            JSONText.appendQuoted(value, to: &buffer)
         } else {
-            buffer.append(contentsOf: value.utf8)
+            buffer.appendUTF8(value)
         }
     }
 
@@ -109,29 +114,27 @@ public struct KeyValueLogHandler: LogHandler {
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                buffer.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
-            }
+        func two(_ value: Int32) {
+            buffer.append(UInt8(ascii: "0") + UInt8(value / 10 % 10))
+            buffer.append(UInt8(ascii: "0") + UInt8(value % 10))
         }
-        digits(Int(parts.tm_year) + 1900, 4)
+        let year = parts.tm_year + 1900
+        two(year / 100)
+        two(year % 100)
         buffer.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2)
+        two(parts.tm_mon + 1)
         buffer.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2)
+        two(parts.tm_mday)
         buffer.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2)
+        two(parts.tm_hour)
         buffer.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2)
+        two(parts.tm_min)
         buffer.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2)
+        two(parts.tm_sec)
         buffer.append(UInt8(ascii: "."))
-        digits(Int(now.tv_nsec / 1_000_000), 3)
+        let milliseconds = Int32(now.tv_nsec / 1_000_000)
+        buffer.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
+        two(milliseconds % 100)
         buffer.append(UInt8(ascii: "Z"))
     }
 }

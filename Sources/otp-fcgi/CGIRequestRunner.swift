@@ -25,7 +25,7 @@ enum CGIRequestRunner {
             // bytes, not the environment's decoded text, decide whether it is UTF-8.
             let remoteUser = getenv("REMOTE_USER").map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) }
             let request = HTTPRequest(
-                principal: Principal(remoteUserBytes: remoteUser.map { [$0] } ?? []), body: body, parameter: { environment[$0] }
+                principal: Principal(remoteUserBytes: remoteUser.map { [$0] } ?? []), body: body, parameter: { environment[$0.name] }
             )
             response = handler.respond(to: request)
         } catch {

@@ -63,34 +63,14 @@ final class FastCGIWorker {
 
     /// Copies what the logic needs out of libfcgi's buffers (they are gone after `FCGX_Finish_r`).
     private func readRequest() -> HTTPRequest {
-        let environment = request.pointee.envp
-        func parameter(_ name: String) -> String? {
-            guard let value = FCGX_GetParam(name, environment) else { return nil }
-            return String(cString: value)
-        }
+        let parameters = FastCGIParameters(environment: request.pointee.envp)
         let body = BodyReader(stream: request.pointee.in, socket: request.pointee.ipcFd, timeoutMilliseconds: bodyTimeoutMilliseconds)
-            .read(contentLength: parameter("CONTENT_LENGTH"))
+            .read(contentLength: parameters.contentLength)
         return HTTPRequest(
             role: request.pointee.role == FCGI_AUTHORIZER ? .authorizer : .responder,
-            principal: Principal(remoteUserBytes: allValues(of: "REMOTE_USER")),
+            principal: Principal(remoteUserBytes: parameters.remoteUsers),
             body: body,
-            parameter: parameter
+            parameter: { parameters[$0] }
         )
-    }
-
-    /// Every value of a parameter, in order, as bytes. `FCGX_GetParam` returns only the first, which
-    /// is how a repeated `REMOTE_USER` would let a client choose its principal.
-    private func allValues(of name: String) -> [[UInt8]] {
-        var values: [[UInt8]] = []
-        let prefix = Array((name + "=").utf8CString.dropLast())
-        guard var cursor = request.pointee.envp else { return values }
-        while let entry = cursor.pointee {
-            if strncmp(entry, prefix, prefix.count) == 0 {
-                let value = UnsafeRawPointer(entry + prefix.count).assumingMemoryBound(to: UInt8.self)
-                values.append(Array(UnsafeBufferPointer(start: value, count: strlen(entry + prefix.count))))
-            }
-            cursor += 1
-        }
-        return values
     }
 }

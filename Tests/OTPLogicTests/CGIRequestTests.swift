@@ -31,7 +31,7 @@ struct CGIRequestTests {
             "REQUEST_METHOD": "POST", "DOCUMENT_URI": "/api/otp/verify", "OTP_ENDPOINT": "health", "CONTENT_TYPE": "application/json",
             "HTTP_X_STEP_UP_TOKEN": "tok", "REMOTE_ADDR": "192.0.2.7", "SCRIPT_NAME": "/ignored",
         ]
-        let request = HTTPRequest(principal: Principal(remoteUserValues: ["alice"]), body: .complete([1]), parameter: { parameters[$0] })
+        let request = HTTPRequest(principal: Principal(remoteUserValues: ["alice"]), body: .complete([1]), parameter: { parameters[$0.name] })
         #expect(request.role == .responder)
         #expect(request.method == "POST")
         #expect(request.documentURI == "/api/otp/verify")
@@ -45,7 +45,7 @@ struct CGIRequestTests {
 
     @Test func scriptNameAndPathInfoStandInForAMissingDocumentURI() {
         let parameters = ["REQUEST_METHOD": "POST", "SCRIPT_NAME": "/cgi-bin/otp", "PATH_INFO": "/send"]
-        let request = HTTPRequest(principal: Principal(remoteUserValues: []), body: .complete([]), parameter: { parameters[$0] })
+        let request = HTTPRequest(principal: Principal(remoteUserValues: []), body: .complete([]), parameter: { parameters[$0.name] })
         #expect(request.documentURI == "/cgi-bin/otp/send")
         #expect(request.principal == .anonymous)
         #expect(request.endpoint == nil)

@@ -1,22 +1,49 @@
+/// The CGI/FastCGI parameters a request is built from (`REMOTE_USER` and `CONTENT_LENGTH` are
+/// read by the front ends themselves: the principal needs every value, the body its length first).
+public enum CGIParameter: Int, CaseIterable, Sendable {
+    case requestMethod, documentURI, scriptName, pathInfo, endpoint, contentType
+    case stepUpToken, stepUpAction, stepUpSubject, remoteAddress, twilioSignature, requestURI
+
+    public var name: String { staticName.description }
+
+    /// The name as a literal, for front ends that match it byte for byte.
+    public var staticName: StaticString {
+        switch self {
+        case .requestMethod: "REQUEST_METHOD"
+        case .documentURI: "DOCUMENT_URI"
+        case .scriptName: "SCRIPT_NAME"
+        case .pathInfo: "PATH_INFO"
+        case .endpoint: "OTP_ENDPOINT"
+        case .contentType: "CONTENT_TYPE"
+        case .stepUpToken: "HTTP_X_STEP_UP_TOKEN"
+        case .stepUpAction: "OTP_STEP_UP_ACTION"
+        case .stepUpSubject: "HTTP_X_STEP_UP_SUBJECT"
+        case .remoteAddress: "REMOTE_ADDR"
+        case .twilioSignature: "HTTP_X_TWILIO_SIGNATURE"
+        case .requestURI: "REQUEST_URI"
+        }
+    }
+}
+
 extension HTTPRequest {
     /// Builds a request from CGI/FastCGI parameters: the one mapping from parameter names to the
     /// request value, shared by the FastCGI workers and plain CGI.
-    public init(role: Role = .responder, principal: Principal, body: Body, parameter: (String) -> String?) {
+    public init(role: Role = .responder, principal: Principal, body: Body, parameter: (CGIParameter) -> String?) {
         self.init(
             role: role,
-            method: parameter("REQUEST_METHOD") ?? "",
-            documentURI: parameter("DOCUMENT_URI") ?? parameter("SCRIPT_NAME").map { $0 + (parameter("PATH_INFO") ?? "") } ?? "",
-            endpoint: parameter("OTP_ENDPOINT"),
-            contentType: parameter("CONTENT_TYPE"),
+            method: parameter(.requestMethod) ?? "",
+            documentURI: parameter(.documentURI) ?? parameter(.scriptName).map { $0 + (parameter(.pathInfo) ?? "") } ?? "",
+            endpoint: parameter(.endpoint),
+            contentType: parameter(.contentType),
             body: body,
             principal: principal,
             // nginx passes a parameter set from a missing header as an empty value: absent.
-            stepUpToken: parameter("HTTP_X_STEP_UP_TOKEN").flatMap { $0.isEmpty ? nil : $0 },
-            stepUpAction: parameter("OTP_STEP_UP_ACTION").flatMap { $0.isEmpty ? nil : $0 },
-            stepUpSubject: parameter("HTTP_X_STEP_UP_SUBJECT").flatMap { $0.isEmpty ? nil : $0 },
-            remoteAddress: parameter("REMOTE_ADDR"),
-            twilioSignature: parameter("HTTP_X_TWILIO_SIGNATURE").flatMap { $0.isEmpty ? nil : $0 },
-            requestURI: parameter("REQUEST_URI")
+            stepUpToken: parameter(.stepUpToken).flatMap { $0.isEmpty ? nil : $0 },
+            stepUpAction: parameter(.stepUpAction).flatMap { $0.isEmpty ? nil : $0 },
+            stepUpSubject: parameter(.stepUpSubject).flatMap { $0.isEmpty ? nil : $0 },
+            remoteAddress: parameter(.remoteAddress),
+            twilioSignature: parameter(.twilioSignature).flatMap { $0.isEmpty ? nil : $0 },
+            requestURI: parameter(.requestURI)
         )
     }
 

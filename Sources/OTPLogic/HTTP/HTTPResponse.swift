@@ -42,7 +42,7 @@ public struct HTTPResponse: Sendable, Equatable {
     public func cgiBytes() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 + body.utf8.count)
-        func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
+        func append(_ text: String) { bytes.appendUTF8(text) }
         append("Status: ")
         append(String(status))
         bytes.append(0x20)

@@ -53,33 +53,46 @@ extension OTPService {
     /// Applies the step-up binding rules (a principal, delegation, a known action, the phone on
     /// record) and gives the request's log its fields.
     func target(of request: CodeRequest) throws(OTPError) -> CodeTarget {
-        var log = logger
-        log[metadataKey: "purpose"] = "\(request.purpose.rawValue)"
+        // Built as one dictionary and given to the copy's handler once: a field at a time costs a
+        // rehash each (this runs on every send and verify).
+        var fields: Logger.Metadata = [:]
+        fields.reserveCapacity(6)
+        fields["purpose"] = .string(request.purpose.rawValue)
+        func logger(with fields: Logger.Metadata) -> Logger {
+            var log = self.logger
+            if log.handler.metadata.isEmpty {
+                log.handler.metadata = fields
+            } else {
+                log.handler.metadata.merge(fields) { _, new in new }
+            }
+            return log
+        }
         switch request.purpose {
         case .verifyPhone:
             // The body reader refuses a verify_phone without a phone, or with an action or subject.
             guard let phone = request.phone else { throw .notThePhoneOnRecord }
             let phoneHash = hasher.phoneHash(phone)
-            log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
+            fields["phone"] = .string(SecretHasher.logReference(phoneHash: phoneHash))
             return CodeTarget(
                 phone: phone, purpose: .verifyPhone, owner: "", action: nil, principal: request.principal, party: nil,
-                phoneHash: phoneHash, log: log, budgetUser: request.principal, budgetAddress: request.address, locale: request.locale
+                phoneHash: phoneHash, log: logger(with: fields), budgetUser: request.principal, budgetAddress: request.address,
+                locale: request.locale
             )
         case .stepUp:
             guard let principal = request.principal else { throw .notAuthenticated }
             let party = try bindingPolicy.party(principal: principal, subject: request.subject)
-            log[metadataKey: "user"] = "\(party.user)"
-            if let delegate = party.delegate { log[metadataKey: "delegate"] = "\(delegate)" }
-            if let action = request.action { log[metadataKey: "action"] = "\(action)" }
+            fields["user"] = .string(party.user)
+            if let delegate = party.delegate { fields["delegate"] = .string(delegate) }
+            if let action = request.action { fields["action"] = .string(action) }
             try bindingPolicy.checkAction(request.action)
-            let onRecord = try reading(log) { () throws(StoreError) in try store.verifiedPhone(userID: party.user) }
+            let onRecord = try reading(logger(with: fields)) { () throws(StoreError) in try store.verifiedPhone(userID: party.user) }
             let phone = try bindingPolicy.phone(onRecord: onRecord, requested: request.phone)
             let phoneHash = hasher.phoneHash(phone)
-            log[metadataKey: "phone"] = "\(SecretHasher.logReference(phoneHash: phoneHash))"
+            fields["phone"] = .string(SecretHasher.logReference(phoneHash: phoneHash))
             return CodeTarget(
                 phone: phone, purpose: .stepUp, owner: party.user, action: request.action, principal: party.user, party: party,
-                phoneHash: phoneHash, log: log, budgetUser: party.user, budgetAddress: party.delegate == nil ? request.address : nil,
-                locale: request.locale
+                phoneHash: phoneHash, log: logger(with: fields), budgetUser: party.user,
+                budgetAddress: party.delegate == nil ? request.address : nil, locale: request.locale
             )
         }
     }

@@ -99,7 +99,7 @@ extension OTPService {
         send.target.log.critical("SMS to a country paused: too few of its recent codes were verified (SMS pumping?)", metadata: [
             "event": "sms.firewall", "outcome": "country_paused", "country": "\(country)",
             "sends": "\(firewall.configuration.tripwireSends)", "minimum_verified_percent": "\(firewall.configuration.tripwireMinimumVerifiedPercent)",
-            "mode": "\(firewall.configuration.mode.rawValue)",
+            "mode": .string(firewall.configuration.mode.rawValue),
         ])
     }
 
@@ -115,7 +115,7 @@ extension OTPService {
     private func logFirewall(_ block: FirewallBlock, log: Logger, country: String? = nil, type: PhoneNumberType? = nil) {
         let mode = firewall.configuration.mode
         var metadata: Logger.Metadata = [
-            "event": "sms.firewall", "outcome": mode == .enforce ? "blocked" : "would_block", "reason": "\(block.reason.rawValue)",
+            "event": "sms.firewall", "outcome": mode == .enforce ? "blocked" : "would_block", "reason": .string(block.reason.rawValue),
         ]
         if let country { metadata["country"] = "\(country)" }
         if let type { metadata["number_type"] = "\(type.rawValue)" }
@@ -125,7 +125,7 @@ extension OTPService {
 
     private func alertExhausted(_ block: FirewallBlock, log: Logger, monitoring: Bool) {
         log.critical("SMS budget exhausted: sends are refused until the hour slides on (logged once an hour)", metadata: [
-            "event": "sms.firewall", "outcome": "budget_exhausted", "reason": "\(block.reason.rawValue)",
+            "event": "sms.firewall", "outcome": "budget_exhausted", "reason": .string(block.reason.rawValue),
             "mode": "\(monitoring ? "monitor" : "enforce")",
         ])
     }

@@ -189,7 +189,7 @@ extension OTPService {
     }
 
     func suppressed(_ reason: SendSuppression, log: Logger) -> SendOutcome {
-        log.info("send suppressed", metadata: ["event": "otp.send", "outcome": "suppressed", "reason": "\(reason.rawValue)"])
+        log.info("send suppressed", metadata: ["event": "otp.send", "outcome": "suppressed", "reason": .string(reason.rawValue)])
         return .suppressed(reason)
     }
 

@@ -15,7 +15,9 @@ extension OTPService {
         _ token: String?, principal: String?, action: String? = nil, subject: String? = nil
     ) throws(OTPError) -> StepUpAdmission {
         // On every protected request: metadata goes with each call instead of into a copied Logger.
-        var metadata: Logger.Metadata = ["event": "step_up.check"]
+        var metadata: Logger.Metadata = [:]
+        metadata.reserveCapacity(7)
+        metadata["event"] = "step_up.check"
         if let principal { metadata["user"] = .string(principal) }
         if let action { metadata["action"] = .string(action) }
         func refused(_ reason: StepUpRefusal) -> OTPError {

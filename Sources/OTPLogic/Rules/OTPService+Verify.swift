@@ -81,7 +81,7 @@ extension OTPService {
             metrics.verify(request.purpose, .verified)
             return outcome
         case .failed(let reason, let lockedOutNow):
-            log.info("verification failed", metadata: ["event": "otp.verify", "outcome": "failed", "reason": "\(reason.rawValue)"])
+            log.info("verification failed", metadata: ["event": "otp.verify", "outcome": "failed", "reason": .string(reason.rawValue)])
             metrics.verify(request.purpose, .failed(reason))
             if lockedOutNow {
                 log.warning("attempts used up; locked out until the code expires", metadata: ["event": "otp.lockout"])
@@ -90,7 +90,7 @@ extension OTPService {
             throw .invalidOrExpiredCode
         case .phoneChangeRefused(let reason):
             log.warning("verified phone not replaced: a change-phone step-up is needed", metadata: [
-                "event": "otp.verify", "outcome": "phone_change_refused", "reason": "\(reason.rawValue)",
+                "event": "otp.verify", "outcome": "phone_change_refused", "reason": .string(reason.rawValue),
                 "user": "\(target.principal ?? "")",
             ])
             metrics.verify(request.purpose, .phoneChangeRefused)

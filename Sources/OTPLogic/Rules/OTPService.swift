@@ -62,11 +62,11 @@ public final class OTPService {
     }
 
     /// Runs a read, turning a storage failure into `OTPError` with one log line.
-    func reading<T>(_ log: Logger, _ body: () throws(StoreError) -> T) throws(OTPError) -> T {
+    func reading<T>(_ log: @autoclosure () -> Logger, _ body: () throws(StoreError) -> T) throws(OTPError) -> T {
         do {
             return try body()
         } catch {
-            log.error("database unavailable", metadata: ["event": "storage", "error": "\(error)"])
+            log().error("database unavailable", metadata: ["event": "storage", "error": "\(error)"])
             metrics.storageError(error.kind)
             throw .storageUnavailable(error.kind)
         }

@@ -14,7 +14,8 @@ public struct SecretHasher: Sendable {
     /// `hex(sha256(code + ":" + pepper))`.
     public func codeHash(_ code: String) -> String {
         var hasher = SHA256()
-        hasher.update(data: Array(code.utf8))
+        var code = code
+        code.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         hasher.update(data: pepperSuffix)
         return Hex.encode(hasher.finalize())
     }
@@ -22,13 +23,15 @@ public struct SecretHasher: Sendable {
     /// `hex(HMAC-SHA256(pepper, phone))`: a plain hash of a phone number is brute-forced in minutes.
     public func phoneHash(_ phone: PhoneNumber) -> String {
         var mac = phoneMAC
-        mac.update(data: Array(phone.e164.utf8))
+        var e164 = phone.e164
+        e164.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
         return Hex.encode(mac.finalize())
     }
 
     /// `hex(sha256(token))`: the token itself carries 256 random bits, so no pepper is needed.
     public func tokenHash(_ token: String) -> String {
-        Hex.encode(SHA256.hash(data: Array(token.utf8)))
+        var token = token
+        return Hex.encode(token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) })
     }
 
     /// The short, non-reversible phone reference that log lines carry.
@@ -51,15 +54,25 @@ public struct SecretHasher: Sendable {
 
 /// Lower-case hexadecimal, two digits a byte.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
     public static func encode<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+        Array(bytes).withUnsafeBytes(encode(raw:))
+    }
+
+    /// A digest or MAC in one pass over its bytes (iterating one as a sequence costs several
+    /// times more, on every request's hashes).
+    public static func encode<D: Digest>(_ digest: D) -> String { digest.withUnsafeBytes(encode(raw:)) }
+    public static func encode<H: HashFunction>(_ code: HashedAuthenticationCode<H>) -> String { code.withUnsafeBytes(encode(raw:)) }
+
+    private static func encode(raw bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble }
+            var index = 0
+            for byte in bytes {
+                out[index] = digit(byte >> 4)
+                out[index + 1] = digit(byte & 0x0f)
+                index += 2
+            }
+            return index
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
