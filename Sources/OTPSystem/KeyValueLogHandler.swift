@@ -28,18 +28,15 @@ public struct KeyValueLogHandler: LogHandler {
     public func log(event: LogEvent) {
         // Later sources win: the handler's metadata, then the provider's, then the event's.
         var fields: [(key: String, value: Logger.MetadataValue)] = []
+        let provided = metadataProvider?.get() ?? [:]
         let extra = event.metadata ?? [:]
-        if metadata.isEmpty && metadataProvider == nil {
-            // The service's case: every field comes with the call.
-            fields.reserveCapacity(extra.count)
-            for (key, value) in extra { fields.append((key, value)) }
-        } else {
-            let provided = metadataProvider?.get() ?? [:]
-            fields.reserveCapacity(metadata.count + provided.count + extra.count)
-            for (key, value) in metadata where provided[key] == nil && extra[key] == nil { fields.append((key, value)) }
-            for (key, value) in provided where extra[key] == nil { fields.append((key, value)) }
-            for (key, value) in extra { fields.append((key, value)) }
+        fields.reserveCapacity(metadata.count + provided.count + extra.count)
+        // An empty dictionary is not asked: a lookup hashes the key first.
+        for (key, value) in metadata where (provided.isEmpty || provided[key] == nil) && (extra.isEmpty || extra[key] == nil) {
+            fields.append((key, value))
         }
+        for (key, value) in provided where extra.isEmpty || extra[key] == nil { fields.append((key, value)) }
+        for (key, value) in extra { fields.append((key, value)) }
         let line = KeyValueLogHandler.line(level: event.level, message: event.message.description, fields: fields) { buffer in
             KeyValueLogHandler.appendTimestamp(to: &buffer)
         }
@@ -87,12 +84,15 @@ public struct KeyValueLogHandler: LogHandler {
 
     /// Leaves simple values bare; quotes and escapes anything with spaces, quotes, `=` or controls.
     private static func appendValue(_ value: String, to buffer: inout [UInt8]) {
-        let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7f }
-        if needsQuotes {
-            JSONText.appendQuoted(value, to: &buffer)
-        } else {
-            buffer.appendUTF8(value)
+        var contiguous = value
+        let plain = contiguous.withUTF8 { bytes in
+            guard !bytes.isEmpty, !bytes.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7f }) else {
+                return false
+            }
+            buffer.append(contentsOf: bytes)
+            return true
         }
+        if !plain { JSONText.appendQuoted(value, to: &buffer) }
     }
 
     static func quoted(_ value: String) -> String {

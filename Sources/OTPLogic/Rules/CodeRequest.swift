@@ -53,18 +53,15 @@ extension OTPService {
     /// Applies the step-up binding rules (a principal, delegation, a known action, the phone on
     /// record) and gives the request's log its fields.
     func target(of request: CodeRequest) throws(OTPError) -> CodeTarget {
-        // Built as one dictionary and given to the copy's handler once: a field at a time costs a
-        // rehash each (this runs on every send and verify).
-        var fields: Logger.Metadata = [:]
-        fields.reserveCapacity(6)
+        // The request's fields go into the handler's metadata (the worker's) as one dictionary,
+        // sized once and assigned once: a field at a time costs a copy and rehashes (this runs on
+        // every send and verify).
+        var fields = self.logger.handler.metadata
+        fields.reserveCapacity(fields.count + 5)
         fields["purpose"] = .string(request.purpose.rawValue)
         func logger(with fields: Logger.Metadata) -> Logger {
             var log = self.logger
-            if log.handler.metadata.isEmpty {
-                log.handler.metadata = fields
-            } else {
-                log.handler.metadata.merge(fields) { _, new in new }
-            }
+            log.handler.metadata = fields
             return log
         }
         switch request.purpose {
