@@ -59,7 +59,13 @@ public struct VerifyBody: Sendable, Equatable {
 /// The string fields of a strict body: every required field present once, the other allowed ones
 /// at most once, nothing else.
 struct BodyFields {
-    private var values: [String: String] = [:]
+    /// A handful of fields at most: a list looked through beats hashing every name.
+    private var fields: [(name: String, value: String)] = []
+
+    private subscript(name: String) -> String? {
+        for field in fields where field.name == name { return field.value }
+        return nil
+    }
 
     init(json bytes: [UInt8], allowed: [String], required: [String]) throws(RequestError) {
         let members: [JSONObjectParser.Member]
@@ -74,15 +80,15 @@ struct BodyFields {
             guard allowed.contains(member.name) else {
                 throw .invalid("Unknown field \(BodyFields.shown(member.name)) in request body; allowed fields are \(allowed.joined(separator: ", "))")
             }
-            guard values[member.name] == nil else {
+            guard self[member.name] == nil else {
                 throw .invalid("Field \(member.name) appears more than once")
             }
             guard case .string(let text) = member.value else {
                 throw .invalid("Field \(member.name) must be a string")
             }
-            values[member.name] = text
+            fields.append((member.name, text))
         }
-        for name in required where values[name] == nil {
+        for name in required where self[name] == nil {
             throw .invalid("Missing field: \(name)")
         }
     }
@@ -100,7 +106,7 @@ struct BodyFields {
 
     /// The phone; nil when absent and not `required`.
     func phone(required: Bool) throws(RequestError) -> PhoneNumber? {
-        guard let text = values["phone_e164"] else {
+        guard let text = self["phone_e164"] else {
             if required { throw .invalid("Missing field: phone_e164") }
             return nil
         }
@@ -111,14 +117,14 @@ struct BodyFields {
     }
 
     func purpose() throws(RequestError) -> Purpose {
-        guard let text = values["purpose"], let purpose = Purpose(rawValue: text) else {
+        guard let text = self["purpose"], let purpose = Purpose(rawValue: text) else {
             throw .invalid("Field purpose must be verify_phone or step_up")
         }
         return purpose
     }
 
     func code(length: Int) throws(RequestError) -> String {
-        guard let text = values["code"], text.utf8.count == length, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        guard let text = self["code"], text.utf8.count == length, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw .invalid("Field code must be exactly \(length) digits")
         }
         return text
@@ -126,15 +132,15 @@ struct BodyFields {
 
     /// The SMS language, `[a-z]{2}(-[A-Z]{2})?`.
     func locale() throws(RequestError) -> String? {
-        guard let text = values["locale"] else { return nil }
+        guard let text = self["locale"] else { return nil }
         guard MessageTemplates.isLocale(text) else { throw .invalid("Field locale must be a language like de or de-AT") }
         return text
     }
 
     /// `action` and `subject`, which only a `step_up` may carry.
     func stepUpBinding(for purpose: Purpose) throws(RequestError) -> (action: String?, subject: String?) {
-        let action = values["action"]
-        let subject = values["subject"]
+        let action = self["action"]
+        let subject = self["subject"]
         if purpose != .stepUp {
             if action != nil { throw .invalid("Field action is only for purpose step_up") }
             if subject != nil { throw .invalid("Field subject is only for purpose step_up") }

@@ -24,10 +24,11 @@ public enum Route: Sendable, Equatable {
             default: throw .notFound
             }
         }
-        // Split on the byte: split on Characters, a "/" after a prepended scalar (U+0600, say) is
-        // part of that scalar's Character and would not separate segments.
+        // The last segment, found by the byte: by Characters, a "/" after a prepended scalar
+        // (U+0600, say) is part of that scalar's Character and would not separate segments.
         let bytes = request.documentURI.utf8
-        let segment = Substring(bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).last ?? bytes[...])
+        let start = bytes.lastIndex(of: UInt8(ascii: "/")).map(bytes.index(after:)) ?? bytes.startIndex
+        let segment = Substring(bytes[start...])
         switch segment {
         case "send": return .send
         case "verify": return .verify
