@@ -58,7 +58,7 @@ public struct KeyValueLogHandler: LogHandler {
     }
 
     private static func line(
-        level: Logger.Level, message: String, fields: [(key: String, value: Logger.MetadataValue)], timestamp: (inout [UInt8]) -> Void
+        level: Logger.Level, message: String, fields: consuming [(key: String, value: Logger.MetadataValue)], timestamp: (inout [UInt8]) -> Void
     ) -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(512)
@@ -68,7 +68,8 @@ public struct KeyValueLogHandler: LogHandler {
         buffer.appendUTF8(level.rawValue)
         buffer.append(contentsOf: " msg=".utf8)
         appendValue(message, to: &buffer)
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+        fields.sort { $0.key < $1.key }
+        for (key, value) in fields {
             buffer.append(0x20)
             buffer.appendUTF8(key)
             buffer.append(UInt8(ascii: "="))

@@ -62,7 +62,7 @@ public final class FailoverSMSSender: SMSSender {
     private func log(_ link: Link, started: UInt64, outcome: String, level: Logger.Level, next: String? = nil) {
         var metadata: Logger.Metadata = [
             "event": "sms.attempt", "provider": .string(link.name), "outcome": .string(outcome),
-            "latency_ms": .string("\(Int(clock.seconds(since: started) * 1000))"),
+            "latency_ms": .string(String(Int(clock.seconds(since: started) * 1000))),
         ]
         if let next { metadata["failover_to"] = .string(next) }
         logger.log(level: level, "SMS provider attempt", metadata: metadata)
