@@ -22,7 +22,7 @@ AUTHORIZATION = basic_authorization(USER)
 # phone per request is what keeps every send out of the per-phone cooldown.
 VERIFY_PURPOSE = "step_up"
 SEND_PURPOSE = "verify_phone"
-WORKERS = 8
+WORKERS = 16
 SYNCHRONOUS = "full"  # otp-fcgi's default (OTP_DB_SYNCHRONOUS); floor B uses the same
 # OTP_TTL_SECONDS and STEP_UP_TOKEN_TTL_SECONDS of every otp-fcgi the bench runs or mints with:
 # minted rows outlive the run.

@@ -25,7 +25,7 @@ struct Serve: ParsableCommand {
     var listen: ListenAddress?
 
     @Option(name: .long, help: "Worker threads, each serving one request at a time.")
-    var workers: Int = 8
+    var workers: Int = 16
 
     @Option(
         name: .long, help: ArgumentHelp("File mode of a unix socket, in octal (nginx must be able to connect).", valueName: "mode"),
