@@ -30,26 +30,7 @@ extension Integration {
         @Test func aTokenIsAdmittedOnlyWhereItsActionIsAskedFor() throws {
             let stack = try WebServerStack(.apache)
             defer { stack.finish() }
-            stack.expectStepUpRequired(stack.protectedAction(token: nil), action: "cancel-appointment")
-            stack.expectStepUpRequired(stack.protectedAction(token: nil, path: "/account/change-payout"), action: "change-payout")
-
-            let token = try stack.stepUpToken(phone: "+14155550205", action: "cancel-appointment")
-            stack.expectStepUpRequired(stack.protectedAction(token: token, path: "/account/change-payout"), action: "change-payout")
-            let admitted = stack.protectedAction(token: token)
-            #expect(admitted.status == 200)
-            #expect(admitted.json["status"] == "cancelled")
-            stack.expectStepUpRequired(stack.protectedAction(token: token), action: "cancel-appointment")
-
-            // A token minted without an action does not do where one is asked for.
-            let plain = try stack.stepUpToken(phone: "+14155550206", action: nil)
-            stack.expectStepUpRequired(stack.protectedAction(token: plain), action: "cancel-appointment")
-
-            let payout = try stack.stepUpToken(phone: "+14155550207", action: "change-payout")
-            let changed = stack.protectedAction(token: payout, path: "/account/change-payout")
-            #expect(changed.status == 200)
-            #expect(changed.json["status"] == "payout account changed")
-            #expect(changed.json["confirmed_by"] == "alice")
-            #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == "2")
+            try stack.expectTokensAdmittedOnlyWhereTheirActionIsAskedFor(phones: ["+14155550205", "+14155550206", "+14155550207"])
         }
 
         @Test func aListedDelegateActsForASubjectAndNobodyElseMay() throws {

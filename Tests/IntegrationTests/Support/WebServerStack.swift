@@ -196,6 +196,39 @@ final class WebServerStack: OTPSession, @unchecked Sendable {
         #expect(answer.header("Cache-Control") == "no-store", sourceLocation: sourceLocation)
     }
 
+    /// The location's action reaches the authorizer (the Apache and lighttpd suites run this on
+    /// their own stack): a token is refused where another action is asked for and not spent
+    /// there, admitted once where its own is; a token minted without an action is refused where
+    /// one is asked for. Three fresh phones, one per token. Returns the refusal at the other
+    /// action's location, for the server's own checks of its headers.
+    @discardableResult
+    func expectTokensAdmittedOnlyWhereTheirActionIsAskedFor(
+        phones: [String], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> HTTPResult {
+        expectStepUpRequired(protectedAction(token: nil), action: "cancel-appointment", sourceLocation: sourceLocation)
+        expectStepUpRequired(protectedAction(token: nil, path: "/account/change-payout"), action: "change-payout", sourceLocation: sourceLocation)
+
+        let token = try stepUpToken(phone: phones[0], action: "cancel-appointment")
+        let elsewhere = protectedAction(token: token, path: "/account/change-payout")
+        expectStepUpRequired(elsewhere, action: "change-payout", sourceLocation: sourceLocation)
+        let admitted = protectedAction(token: token)
+        #expect(admitted.status == 200, sourceLocation: sourceLocation)
+        #expect(admitted.json["status"] == "cancelled", sourceLocation: sourceLocation)
+        expectStepUpRequired(protectedAction(token: token), action: "cancel-appointment", sourceLocation: sourceLocation)
+
+        // A token minted without an action does not do where one is asked for.
+        let plain = try stepUpToken(phone: phones[1], action: nil)
+        expectStepUpRequired(protectedAction(token: plain), action: "cancel-appointment", sourceLocation: sourceLocation)
+
+        let payout = try stepUpToken(phone: phones[2], action: "change-payout")
+        let changed = protectedAction(token: payout, path: "/account/change-payout")
+        #expect(changed.status == 200, sourceLocation: sourceLocation)
+        #expect(changed.json["status"] == "payout account changed", sourceLocation: sourceLocation)
+        #expect(changed.json["confirmed_by"] == "alice", sourceLocation: sourceLocation)
+        #expect(try sqlite(databasePath, "SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == "2", sourceLocation: sourceLocation)
+        return elsewhere
+    }
+
     // MARK: - Secrets bookkeeping and the log check
 
     /// Stops everything and checks that no log contains a code, a token, a phone number (with or
