@@ -17,6 +17,8 @@ final class PostgresConnection {
     private let clock: any MonotonicClock
     /// Inside BEGIN … COMMIT: a lost connection lost the transaction, so nothing is retried.
     private(set) var inTransaction = false
+    /// A check-config session: the server refuses its writes.
+    private let readOnly: Bool
 
     /// Connects once; a database that cannot be reached at start is `.cannotOpen`. `readOnly`
     /// sessions (check-config) cannot write even by mistake.
@@ -30,8 +32,6 @@ final class PostgresConnection {
             throw StoreError(kind: .cannotOpen, detail: error.detail)
         }
     }
-
-    private let readOnly: Bool
 
     deinit {
         PQfinish(handle)

@@ -4,25 +4,34 @@ import OTPLogic
 import Glibc
 #endif
 
-/// Reads the files configuration names (`OTP_STEP_UP_ACTIONS_FILE`, …), once, at start.
+/// Reads the files configuration names (`OTP_STEP_UP_ACTIONS_FILE`, …, once, at start) and the
+/// nginx configuration `check-nginx` is given.
 public enum TextFile {
     /// Files longer than this are not configuration.
     public static let maximumBytes = 1 << 20
 
-    /// The file's text, or nil when it cannot be read, is larger than `maximumBytes`, or is not UTF-8.
-    public static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
+    /// The file's text, or nil when it cannot be read or is larger than `maximumBytes`. Bytes that
+    /// are not UTF-8 make it nil too, unless `repairingUTF8` (then they become U+FFFD).
+    public static func read(_ path: String, maximumBytes: Int = maximumBytes, repairingUTF8: Bool = false) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        return read(descriptor: descriptor, maximumBytes: maximumBytes, repairingUTF8: repairingUTF8)
+    }
+
+    /// What is left to read on `descriptor` (standard input, say), as `read(_:)` reads a file.
+    public static func read(descriptor: Int32, maximumBytes: Int = maximumBytes, repairingUTF8: Bool = false) -> String? {
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
+        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count > 0 { bytes += buffer[0..<count] }
+            let count = Glibc.read(descriptor, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { break }
+            bytes += buffer[0..<count]
             if bytes.count > maximumBytes { return nil }
-            if count < buffer.count { break }
         }
-        guard ferror(file) == 0 else { return nil }
-        return String(validating: bytes, as: UTF8.self)
+        return repairingUTF8 ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
     }
 }
 
@@ -42,5 +51,5 @@ public enum DirectoryListing {
 
 extension ConfigurationFiles {
     /// The machine's files.
-    public static let system = ConfigurationFiles(read: TextFile.read, list: DirectoryListing.names)
+    public static let system = ConfigurationFiles(read: { TextFile.read($0) }, list: DirectoryListing.names)
 }

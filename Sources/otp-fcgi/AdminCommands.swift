@@ -193,7 +193,10 @@ struct Stats: ParsableCommand {
         say("step-up tokens live: \(statistics.liveTokens) (used \(statistics.usedLiveTokens))")
         say("SMS sent in the last hour: \(statistics.sendsLastHour)")
         for (provider, counts) in deliveries.providers.sorted(by: { $0.key < $1.key }) {
-            let rate = counts.deliveryRatePercent.map { "\(Int(($0 * 10).rounded()) / 10).\(Int(($0 * 10).rounded()) % 10)%" } ?? "n/a"
+            let rate = counts.deliveryRatePercent.map { percent in
+                let tenths = Int((percent * 10).rounded())
+                return "\(tenths / 10).\(tenths % 10)%"
+            } ?? "n/a"
             say("delivery in the last hour, \(provider): accepted \(counts.accepted), delivered \(counts.delivered), not delivered \(counts.notDelivered), no report yet \(counts.pending), delivery rate \(rate)")
         }
     }

@@ -1,5 +1,6 @@
 import Glibc
 import NginxCheck
+import OTPSystem
 
 /// Gets nginx's configuration for `check-nginx`: runs `nginx -T` (no shell) or reads files.
 enum NginxConfigurationReader {
@@ -80,26 +81,9 @@ enum NginxConfigurationReader {
     }
 
     /// A file's text (bytes that are not UTF-8 replaced), or nil when it cannot be read.
-    static func read(_ path: String) -> String? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        return readAll(descriptor)
-    }
+    static func read(_ path: String) -> String? { TextFile.read(path, maximumBytes: maximumBytes, repairingUTF8: true) }
 
-    static func readStandardInput() -> String? { readAll(0) }
-
-    private static func readAll(_ descriptor: Int32) -> String? {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = Glibc.read(descriptor, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0, bytes.count <= maximumBytes else { return nil }
-            if count == 0 { return String(decoding: bytes, as: UTF8.self) }
-            bytes += buffer[0..<count]
-        }
-    }
+    static func readStandardInput() -> String? { TextFile.read(descriptor: 0, maximumBytes: maximumBytes, repairingUTF8: true) }
 
     /// `path` from the working directory, when it is relative (nginx's includes resolve against it).
     static func absolute(_ path: String) -> String {

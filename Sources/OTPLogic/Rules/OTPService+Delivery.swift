@@ -22,7 +22,8 @@ extension OTPService {
     public func recordDeliveryStatus(_ update: DeliveryUpdate) throws(OTPError) -> DeliveryUpdateOutcome {
         let log = logger
         let now = clock.now()
-        let result: (DeliveryUpdateOutcome, SMSDeliveryRecord?, DeliveryStatusPolicy.Change?) = try storing(log) { transaction throws(StoreError) in
+        let result: (outcome: DeliveryUpdateOutcome, stored: SMSDeliveryRecord?, change: DeliveryStatusPolicy.Change?) = try storing(log) {
+            transaction throws(StoreError) in
             guard let stored = try transaction.smsDelivery(provider: update.provider, messageID: update.messageID) else {
                 return (.unknownMessage, nil, nil)
             }
@@ -34,17 +35,19 @@ extension OTPService {
             "event": "sms.delivery", "provider": .string(update.provider), "message_id": .string(update.messageID),
             "status": .string(update.status.rawValue),
         ]
-        if let purpose = result.1?.purpose { metadata["purpose"] = .string(purpose.rawValue) }
+        if let purpose = result.stored?.purpose { metadata["purpose"] = .string(purpose.rawValue) }
         if let code = update.errorCode, !code.isEmpty, code != "0" { metadata["error_code"] = .string(code) }
-        switch result.0 {
+        switch result.outcome {
         case .unknownMessage:
             log.info("delivery status for a message we do not know", metadata: metadata.merging(["outcome": "unknown_message"]) { $1 })
         case .unchanged:
             log.debug("delivery status changes nothing", metadata: metadata.merging(["outcome": "unchanged"]) { $1 })
         case .stored(let status):
             metrics.delivery(provider: update.provider, status: status)
-            if let latency = result.2?.latencySeconds { metrics.deliveryLatency(provider: update.provider, seconds: latency) }
-            if let latency = result.2?.latencySeconds { metadata["latency_s"] = .string("\(latency)") }
+            if let latency = result.change?.latencySeconds {
+                metrics.deliveryLatency(provider: update.provider, seconds: latency)
+                metadata["latency_s"] = .string("\(latency)")
+            }
             metadata["outcome"] = "stored"
             if status == .undelivered || status == .failed {
                 log.warning("SMS not delivered", metadata: metadata)
@@ -52,6 +55,6 @@ extension OTPService {
                 log.info("delivery status stored", metadata: metadata)
             }
         }
-        return result.0
+        return result.outcome
     }
 }

@@ -105,7 +105,7 @@ extension OTPService {
             log.error("delivered code was superseded before it could be recorded", metadata: ["event": "otp.send", "outcome": "lost_reservation"])
             throw .smsUnavailable(retryAfterSeconds: 5)
         }
-        log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent", "provider": "\(receipt.provider)"])
+        log.info("code sent", metadata: ["event": "otp.send", "outcome": "sent", "provider": .string(receipt.provider)])
         return .sent
     }
 
