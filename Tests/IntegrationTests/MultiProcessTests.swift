@@ -36,9 +36,13 @@ extension Integration {
             var admittedTokens: [String] = []
             var verifiedPhones: [String] = []
             var statuses: [(Int, Date)] = []
-            func add(_ status: Int, token: String? = nil, phone: String? = nil) {
+            /// curl's words for every request that got no HTTP answer at all.
+            var transportFailures: [(String, Date)] = []
+            func add(_ result: HTTPResult, token: String? = nil, phone: String? = nil) {
+                let status = result.status
                 lock.lock()
                 statuses.append((status, Date()))
+                if status < 0 { transportFailures.append((result.body, Date())) }
                 if status == 200, let token { admittedTokens.append(token) }
                 if status == 200, let phone { verifiedPhones.append(phone) }
                 lock.unlock()
@@ -68,11 +72,11 @@ extension Integration {
                     var next = 0
                     while running.isSet {
                         if let token = work.nextToken() {
-                            seen.add(stack.protectedAction(token: token).status, token: token)
+                            seen.add(stack.protectedAction(token: token), token: token)
                         } else if let (phone, code) = work.nextCode() {
-                            seen.add(stack.verifyAnonymously(phone, code: code).status, phone: phone)
+                            seen.add(stack.verifyAnonymously(phone, code: code), phone: phone)
                         } else {
-                            seen.add(stack.send(String(format: "+141555%d%04d", worker, next % 10_000), "verify_phone").status)
+                            seen.add(stack.send(String(format: "+141555%d%04d", worker, next % 10_000), "verify_phone"))
                             next += 1
                         }
                     }
@@ -95,7 +99,10 @@ extension Integration {
             // the responder was down (or from a request it was serving when killed).
             let unavailable = seen.statuses.filter { $0.0 == 502 || $0.0 == 503 }
             #expect(unavailable.allSatisfy { $0.1 >= killedAt && $0.1 <= readyAt.addingTimeInterval(0.5) })
-            #expect(seen.statuses.allSatisfy { [200, 400, 401, 502, 503].contains($0.0) }, "\(Set(seen.statuses.map(\.0)))")
+            let noAnswer = seen.transportFailures.map { "\($0.0) at \(ms($0.1.timeIntervalSince(killedAt))) after the kill" }
+            let nginxNotes = stack.nginxErrorLog.split(separator: "\n").filter { !$0.contains("[error]") }.suffix(20)
+            #expect(seen.statuses.allSatisfy { [200, 400, 401, 502, 503].contains($0.0) },
+                    "\(Set(seen.statuses.map(\.0))); no answer: \(noAnswer); nginx: \(nginxNotes)")
             #expect(seen.statuses.contains { $0.0 == 200 && $0.1 > readyAt }, "service resumed after the restart")
 
             #expect(try sqlite(stack.databasePath, "PRAGMA integrity_check") == "ok")

@@ -144,12 +144,12 @@ extension Integration {
                     while running.isSet, let (phone, _) = work.nextCode() {
                         let sent = stack.anonymousClient.postJSON("/api/otp/send", OTPSessionJSON.body(phone: phone, purpose: "verify_phone"))
                         stack.recordPhone(phone)
-                        seen.add(sent.status)
+                        seen.add(sent)
                         guard sent.status == 200, let code = stack.lastCode(to: phone, purpose: "verify_phone") else {
                             usleep(20_000)  // a client backing off on 503
                             continue
                         }
-                        seen.add(stack.verifyAnonymously(phone, code: code).status, phone: phone)
+                        seen.add(stack.verifyAnonymously(phone, code: code), phone: phone)
                     }
                     group.leave()
                 }.start()

@@ -74,7 +74,12 @@ struct HTTPClient: Sendable {
         defer { curl_slist_free_all(list) }
         _ = otp_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
 
+        // curl's own words on a transport failure (which TLS or socket step broke), for the result's body.
+        let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorText.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        defer { errorText.deallocate() }
         let code = withUnsafeMutablePointer(to: &collected) { pointer -> CURLcode in
+            _ = otp_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorText)
             _ = otp_curl_setopt_write_function(handle) { data, size, count, context in
                 let sink = context!.assumingMemoryBound(to: Collected.self)
                 sink.pointee.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: size * count))
@@ -105,7 +110,8 @@ struct HTTPClient: Sendable {
             return curl_easy_perform(handle)
         }
         guard code == CURLE_OK else {
-            return HTTPResult(status: -Int(code.rawValue), headers: [:], body: String(cString: curl_easy_strerror(code)))
+            let detail = String(cString: errorText)
+            return HTTPResult(status: -Int(code.rawValue), headers: [:], body: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
         }
         var status = 0
         _ = otp_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
