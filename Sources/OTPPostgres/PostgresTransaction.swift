@@ -110,8 +110,8 @@ final class PostgresTransaction: OTPStoreTransaction {
         return records
     }
 
-    func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError) {
-        for record in records {
+    func saveFirewallRecords(_ records: FirewallRecords) throws(StoreError) {
+        for record in records.changedRecords {
             try connection.run(PostgresStatements.saveFirewall, record.storedValues)
             firewallPlaceholders.remove(record.key)
         }

@@ -23,6 +23,8 @@ final class CommitGroup: Sendable {
     }
 
     private let queue = Mutex(Queue())
+    /// The SMS firewall's records of the file, held by this process.
+    let firewall = FirewallLedger()
     /// Batches run and requests in them, since the process started (tests read them).
     let batches = Atomic<Int>(0)
     let jobs = Atomic<Int>(0)
@@ -51,7 +53,7 @@ final class CommitGroup: Sendable {
         }) {
             batches.add(1, ordering: .relaxed)
             jobs.add(1, ordering: .relaxed)
-            let result = Result { () throws(StoreError) -> T in try CommitGroup.runAlone(work, on: connection) }
+            let result = Result { () throws(StoreError) -> T in try CommitGroup.runAlone(work, on: connection, firewall: firewall) }
             handOver()?.handOverLead()
             return try result.get()
         }
@@ -89,7 +91,7 @@ final class CommitGroup: Sendable {
         }
         batches.add(1, ordering: .relaxed)
         jobs.add(batch.count, ordering: .relaxed)
-        CommitGroup.run(batch, on: connection)
+        CommitGroup.run(batch, on: connection, firewall: firewall)
         let next = handOver()
         for job in batch { job.finish() }
         next?.handOverLead()
@@ -108,10 +110,10 @@ final class CommitGroup: Sendable {
     }
 
     /// One transaction for the batch: a lone job runs bare; several each in a savepoint.
-    private static func run(_ batch: [Job], on connection: SQLiteConnection) {
+    private static func run(_ batch: [Job], on connection: SQLiteConnection, firewall ledger: FirewallLedger) {
         if batch.count == 1 {
             do throws(StoreError) {
-                try runAlone({ transaction throws(StoreError) in try batch[0].run(transaction) }, on: connection)
+                try runAlone({ transaction throws(StoreError) in try batch[0].run(transaction) }, on: connection, firewall: ledger)
             } catch {
                 batch[0].error = error
             }
@@ -123,10 +125,12 @@ final class CommitGroup: Sendable {
             for job in batch { job.error = error }
             return
         }
-        let transaction = SQLiteTransaction(connection: connection)
+        let firewall = FirewallBatch(ledger)
+        let transaction = SQLiteTransaction(connection: connection, firewall: firewall)
         for job in batch {
             do throws(StoreError) {
                 try connection.statement("SAVEPOINT job").run()
+                let mark = firewall.changeCount
                 do throws(StoreError) {
                     try job.run(transaction)
                     try connection.statement("RELEASE job").run()
@@ -135,35 +139,41 @@ final class CommitGroup: Sendable {
                     job.error = error
                     try connection.statement("ROLLBACK TO job").run()
                     try connection.statement("RELEASE job").run()
+                    firewall.rolledBack(since: mark)
                 }
             } catch {
-                fail(batch, error, on: connection)
+                fail(batch, error, on: connection, firewall: firewall)
                 return
             }
         }
         do throws(StoreError) {
             try connection.statement("COMMIT").run()
         } catch {
-            fail(batch, error, on: connection)
+            fail(batch, error, on: connection, firewall: firewall)
         }
     }
 
     /// A batch of one: its own transaction, no savepoint; any failure rolls all of it back.
-    private static func runAlone<T>(_ work: (SQLiteTransaction) throws(StoreError) -> T, on connection: SQLiteConnection) throws(StoreError) -> T {
+    private static func runAlone<T>(
+        _ work: (SQLiteTransaction) throws(StoreError) -> T, on connection: SQLiteConnection, firewall ledger: FirewallLedger
+    ) throws(StoreError) -> T {
         try connection.statement("BEGIN IMMEDIATE").run()
+        let firewall = FirewallBatch(ledger)
         do throws(StoreError) {
-            let output = try work(SQLiteTransaction(connection: connection))
+            let output = try work(SQLiteTransaction(connection: connection, firewall: firewall))
             try connection.statement("COMMIT").run()
             return output
         } catch {
             _ = try? connection.statement("ROLLBACK").run()
+            firewall.rolledBack()
             throw error
         }
     }
 
     /// The database failed under the batch: none of it stays, and every request hears so.
-    private static func fail(_ batch: [Job], _ error: StoreError, on connection: SQLiteConnection) {
+    private static func fail(_ batch: [Job], _ error: StoreError, on connection: SQLiteConnection, firewall: FirewallBatch) {
         _ = try? connection.statement("ROLLBACK").run()
+        firewall.rolledBack()
         for job in batch { job.error = error }
     }
 }

@@ -78,6 +78,9 @@ final class SQLiteConnection {
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// The rowid of the last row inserted on this connection.
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
     /// The error SQLite reports for the last call on this connection. Carries the SQL, never values.
     func failure(sql: String) -> StoreError {
         SQLiteConnection.error(code: sqlite3_extended_errcode(handle), message: "\(String(cString: sqlite3_errmsg(handle))) in: \(sql)")

@@ -66,6 +66,7 @@ public final class SQLiteOTPStore: VersionedStore {
             ).run(cutoffs.storedCodeValues)
             let tokens = try connection.statement("DELETE FROM step_up_tokens WHERE expires_at <= ?1").run([.integer(cutoffs.tokenExpiredBy)])
             let deliveries = try DeliveryRows.purge(sentBy: cutoffs.deliverySentBy, on: connection)
+            try transaction.firewall?.compact(at: cutoffs.firewallEmptyAt, on: connection)
             return PurgeCounts(codes: codes, tokens: tokens, deliveries: deliveries)
         }
     }
@@ -88,13 +89,7 @@ public final class SQLiteOTPStore: VersionedStore {
     }
 
     public func firewallRecords() throws(StoreError) -> [FirewallRecord] {
-        var records: [FirewallRecord] = []
-        try connection.statement(
-            "SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall ORDER BY scope, key"
-        ).each { row in
-            if let record = FirewallRecord(storedRow: row) { records.append(record) }
-        }
-        return records
+        try FirewallLedger.allRecords(on: connection)
     }
 
     public func smsDeliveries(sentSince since: UnixTime) throws(StoreError) -> [SMSDeliveryRecord] {
@@ -110,6 +105,8 @@ public final class SQLiteOTPStore: VersionedStore {
 /// The operations of one write transaction, on whichever connection runs it.
 struct SQLiteTransaction: OTPStoreTransaction {
     let connection: SQLiteConnection
+    /// The firewall's records in this transaction; nil for the reads outside one.
+    var firewall: FirewallBatch? = nil
 
     func codeRecord(phoneHash: String, purpose: Purpose, owner: String) throws(StoreError) -> CodeRecord? {
         try connection.statement(
@@ -178,62 +175,17 @@ struct SQLiteTransaction: OTPStoreTransaction {
     }
 
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {
-        // Up to four keys in one statement (user, address, country, total); unused pairs match nothing.
-        // Four primary-key searches: a row-value IN (VALUES …) would scan the whole table.
-        var values: [SQLiteStatement.Value] = []
-        for index in 0..<4 {
-            let key = index < keys.count ? keys[index] : nil
-            values += [.text(key?.scope.rawValue ?? ""), .text(key?.key ?? "")]
-        }
-        var records: [FirewallRecord] = []
-        try connection.statement(
-            """
-            SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?1 AND key = ?2
-            UNION ALL SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?3 AND key = ?4
-            UNION ALL SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?5 AND key = ?6
-            UNION ALL SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall WHERE scope = ?7 AND key = ?8
-            """
-        ).each(values) { row in
-            if let record = FirewallRecord(storedRow: row) { records.append(record) }
-        }
-        if keys.count > 4 { records += try firewallRecords(Array(keys.dropFirst(4))) }
-        return records
+        try requireFirewall().records(keys, on: connection)
     }
 
-    func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError) {
-        // A send's records (at most four) in one statement: one step instead of one per row.
-        var start = 0
-        while start < records.count {
-            let batch = records[start..<min(start + 4, records.count)]
-            let values = batch.flatMap(\.storedValues)
-            try connection.statement(Self.firewallUpsert[batch.count - 1]).run(values)
-            start += batch.count
-        }
+    func saveFirewallRecords(_ records: FirewallRecords) throws(StoreError) {
+        try requireFirewall().save(records, on: connection)
     }
 
-    /// The upsert of 1 to 4 firewall records (the connection caches statements by literal).
-    private static let firewallUpsert: [StaticString] = [
-        """
-        INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-        ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
-            alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
-        """,
-        """
-        INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6), (?7, ?8, ?9, ?10, ?11, ?12)
-        ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
-            alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
-        """,
-        """
-        INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6), (?7, ?8, ?9, ?10, ?11, ?12), (?13, ?14, ?15, ?16, ?17, ?18)
-        ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
-            alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
-        """,
-        """
-        INSERT INTO sms_firewall (scope, key, window, paused_until, alerted_until, tripwire) VALUES (?1, ?2, ?3, ?4, ?5, ?6), (?7, ?8, ?9, ?10, ?11, ?12), (?13, ?14, ?15, ?16, ?17, ?18), (?19, ?20, ?21, ?22, ?23, ?24)
-        ON CONFLICT (scope, key) DO UPDATE SET window = excluded.window, paused_until = excluded.paused_until,
-            alerted_until = excluded.alerted_until, tripwire = excluded.tripwire
-        """,
-    ]
+    private func requireFirewall() throws(StoreError) -> FirewallBatch {
+        guard let firewall else { throw StoreError(kind: .other, detail: "(firewall): records are read and written only in a write transaction") }
+        return firewall
+    }
 
     func insertSMSDelivery(_ record: SMSDeliveryRecord) throws(StoreError) {
         try DeliveryRows.insert(record, on: connection)

@@ -116,6 +116,14 @@ enum Schema {
         ) WITHOUT ROWID;
         CREATE INDEX sms_deliveries_sent_at ON sms_deliveries (sent_at);
         """,
+        // 4: the SMS firewall's changes as an append-only log that every process replays
+        // (`FirewallLedger`); `sms_firewall` becomes the records as of the last compaction.
+        """
+        CREATE TABLE sms_firewall_log (
+            id INTEGER PRIMARY KEY,
+            changes BLOB NOT NULL
+        );
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -80,12 +80,8 @@ struct FirewallCommand: ParsableCommand {
             let existed: Bool
             do {
                 existed = try store.writeTransaction { transaction throws(StoreError) -> Bool in
-                    guard var record = try transaction.firewallRecords([key]).first else { return false }
-                    record.window = BudgetWindow()
-                    record.pausedUntil = nil
-                    record.alertedUntil = nil
-                    record.tripwire = Tripwire()
-                    try transaction.saveFirewallRecords([record])
+                    guard try !transaction.firewallRecords([key]).isEmpty else { return false }
+                    try transaction.saveFirewallRecords(FirewallRecords(replacing: [FirewallRecord(key: key)]))
                     return true
                 }
             } catch {

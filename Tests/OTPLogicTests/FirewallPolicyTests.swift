@@ -149,11 +149,12 @@ struct FirewallPolicyTests {
         configuration.tripwireSends = 5
         configuration.tripwireMinimumVerifiedPercent = 20
         let firewall = SMSFirewall(configuration: configuration)
-        var record = FirewallRecord(key: BudgetKey(.country, "XK"))
-        let results = (0..<5).map { firewall.recordSend(&record, tag: UInt32($0), at: FirewallPolicyTests.now) }
+        let country = BudgetKey(.country, "XK")
+        var records = FirewallRecords(keys: [country], stored: [])
+        let results = (0..<5).map { firewall.recordSend(&records, country: country, tag: UInt32($0), at: FirewallPolicyTests.now) }
         #expect(results == [false, false, false, false, true])
-        #expect(record.pausedUntil == FirewallPolicyTests.now + 3600)
-        #expect(record.tripwire.entries.isEmpty)
+        #expect(records[country].pausedUntil == FirewallPolicyTests.now + 3600)
+        #expect(records[country].tripwire.entries.isEmpty)
     }
 
     @Test func configurationReadsEveryKnob() throws {

@@ -286,14 +286,14 @@ struct StoreContractTests {
             FirewallRecord(key: .total, window: window),
             FirewallRecord(key: BudgetKey(.user, "bob")),
         ]
-        try h.store.writeTransaction { transaction throws(StoreError) in try transaction.saveFirewallRecords(records) }
+        try h.store.writeTransaction { transaction throws(StoreError) in try transaction.saveFirewallRecords(FirewallRecords(replacing: records)) }
         let keys = [BudgetKey(.user, "alice"), BudgetKey(.address, "192.0.2.0"), BudgetKey(.country, "US"), .total, BudgetKey(.user, "bob"), BudgetKey(.user, "nobody")]
         let read = try h.store.writeTransaction { transaction throws(StoreError) in try transaction.firewallRecords(keys) }
         #expect(Dictionary(uniqueKeysWithValues: read.map { ($0.key, $0) }) == Dictionary(uniqueKeysWithValues: records.map { ($0.key, $0) }))
         #expect(try h.store.firewallRecords().count == 5)
 
         let cleared = FirewallRecord(key: BudgetKey(.country, "US"))
-        try h.store.writeTransaction { transaction throws(StoreError) in try transaction.saveFirewallRecords([cleared]) }
+        try h.store.writeTransaction { transaction throws(StoreError) in try transaction.saveFirewallRecords(FirewallRecords(replacing: [cleared])) }
         #expect(try h.store.writeTransaction { transaction throws(StoreError) in try transaction.firewallRecords([cleared.key]) } == [cleared])
     }
 

@@ -13,7 +13,7 @@ struct StoreTests {
         #expect(try h.rows("PRAGMA user_version") == [[String(Schema.currentVersion)]])
         #expect(try h.store.schemaVersion() == Schema.currentVersion)
         let tables = try h.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").compactMap { $0[0] }
-        #expect(tables == ["notification_preferences", "otp_codes", "sms_deliveries", "sms_firewall", "step_up_tokens", "users"])
+        #expect(tables == ["notification_preferences", "otp_codes", "sms_deliveries", "sms_firewall", "sms_firewall_log", "step_up_tokens", "users"])
     }
 
     @Test func databaseIsInWALMode() throws {

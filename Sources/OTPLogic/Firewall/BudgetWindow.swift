@@ -29,21 +29,37 @@ public struct BudgetWindow: Sendable, Equatable {
 
     /// The window at `now`: buckets that left it are gone.
     public func current(at now: UnixTime) -> BudgetWindow {
+        var window = self
+        window.dropExpired(at: now)
+        return window
+    }
+
+    /// Buckets are kept oldest first, so the ones that left the window are a prefix.
+    private mutating func dropExpired(at now: UnixTime) {
         let oldest = BudgetWindow.oldestMinute(at: now)
-        return BudgetWindow(buckets: buckets.filter { $0.minute >= oldest && $0.count > 0 })
+        var expired = 0
+        while expired < buckets.count && buckets[expired].minute < oldest { expired += 1 }
+        if expired > 0 { buckets.removeFirst(expired) }
     }
 
     /// Sends that still count at `now`.
     public func used(at now: UnixTime) -> Int {
-        current(at: now).buckets.reduce(0) { $0 + $1.count }
+        let oldest = BudgetWindow.oldestMinute(at: now)
+        var total = 0
+        var index = buckets.count
+        while index > 0 && buckets[index - 1].minute >= oldest {
+            index -= 1
+            total += buckets[index].count
+        }
+        return total
     }
 
     /// Seconds until one more send would fit under `limit` (at least 1), or 0 when it fits now.
     public func secondsUntilRoom(under limit: Int, at now: UnixTime) -> Int64 {
-        let window = current(at: now)
-        var excess = window.used(at: now) - limit + 1
+        var excess = used(at: now) - limit + 1
         guard excess > 0 else { return 0 }
-        for bucket in window.buckets {
+        let oldest = BudgetWindow.oldestMinute(at: now)
+        for bucket in buckets where bucket.minute >= oldest {
             excess -= bucket.count
             if excess <= 0 {
                 // The bucket leaves the window once its last second is an hour old.
@@ -55,25 +71,43 @@ public struct BudgetWindow: Sendable, Equatable {
 
     /// One more send at `now`.
     public func charged(at now: UnixTime) -> BudgetWindow {
-        var window = current(at: now)
-        let minute = BudgetWindow.floorDivide(now, BudgetWindow.bucketSeconds)
-        if let last = window.buckets.last, last.minute == minute {
-            window.buckets[window.buckets.count - 1].count += 1
-        } else {
-            window.buckets.append((minute, 1))
-        }
+        var window = self
+        window.charge(at: now)
         return window
+    }
+
+    /// One more send at `now`, in place. A clock set back lands the send in its own minute's
+    /// bucket, so the buckets stay oldest first.
+    public mutating func charge(at now: UnixTime) {
+        dropExpired(at: now)
+        let minute = BudgetWindow.floorDivide(now, BudgetWindow.bucketSeconds)
+        var index = buckets.count
+        while index > 0 && buckets[index - 1].minute > minute { index -= 1 }
+        if index > 0 && buckets[index - 1].minute == minute {
+            buckets[index - 1].count += 1
+        } else {
+            buckets.insert((minute, 1), at: index)
+        }
     }
 
     /// The send charged at `chargedAt` taken back (it certainly did not reach the provider).
     public func released(chargedAt: UnixTime, at now: UnixTime) -> BudgetWindow {
-        var window = current(at: now)
-        let minute = BudgetWindow.floorDivide(chargedAt, BudgetWindow.bucketSeconds)
-        if let index = window.buckets.firstIndex(where: { $0.minute == minute }), window.buckets[index].count > 0 {
-            window.buckets[index].count -= 1
-        }
-        return window.current(at: now)
+        var window = self
+        window.release(chargedAt: chargedAt, at: now)
+        return window
     }
+
+    /// The same, in place; an emptied bucket goes.
+    public mutating func release(chargedAt: UnixTime, at now: UnixTime) {
+        dropExpired(at: now)
+        let minute = BudgetWindow.floorDivide(chargedAt, BudgetWindow.bucketSeconds)
+        guard let index = buckets.lastIndex(where: { $0.minute == minute }) else { return }
+        buckets[index].count -= 1
+        if buckets[index].count <= 0 { buckets.remove(at: index) }
+    }
+
+    /// True when no send counts at `now`.
+    public func isEmpty(at now: UnixTime) -> Bool { used(at: now) == 0 }
 
     /// Little-endian (Int64 minute, UInt32 count) pairs: how stores keep it.
     public var encoded: [UInt8] {
@@ -97,8 +131,15 @@ public struct BudgetWindow: Sendable, Equatable {
             var count: UInt32 = 0
             for index in 0..<8 { minute |= Int64(bytes[offset + index]) << (8 * index) }
             for index in 0..<4 { count |= UInt32(bytes[offset + 8 + index]) << (8 * index) }
-            buckets.append((minute, Int(count)))
+            if count > 0 { buckets.append((minute, Int(count))) }
             offset += 12
+        }
+        // Oldest first, as every operation expects (a version before 4 could append out of order
+        // after the clock was set back).
+        if zip(buckets, buckets.dropFirst()).contains(where: { $0.minute >= $1.minute }) {
+            var merged: [Int64: Int] = [:]
+            for bucket in buckets { merged[bucket.minute, default: 0] += bucket.count }
+            buckets = merged.sorted { $0.key < $1.key }.map { (minute: $0.key, count: $0.value) }
         }
         self.buckets = buckets
     }

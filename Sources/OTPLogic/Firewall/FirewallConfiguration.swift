@@ -12,7 +12,11 @@ public struct FirewallConfiguration: Sendable, Equatable {
     /// `OTP_SMS_ALLOWED_COUNTRIES`, ISO 3166-1 alpha-2; nil allows every region.
     public var allowedCountries: Set<String>?
     /// Sends per sliding hour by scope; nil is no limit.
-    public var limits: [BudgetScope: Int] = [.user: 10, .address: 20, .total: 1000]
+    public var limits: [BudgetScope: Int] = [.user: 10, .address: 20, .total: 1000] {
+        didSet { limitByScope = FirewallConfiguration.byScope(limits) }
+    }
+    /// `limits` by `BudgetScope.index`: read several times a send, without hashing.
+    private var limitByScope = FirewallConfiguration.byScope([.user: 10, .address: 20, .total: 1000])
     /// `OTP_SMS_TRIPWIRE_SENDS`: the last sends to a country the tripwire looks at; 0 is off.
     public var tripwireSends = 50
     /// `OTP_SMS_TRIPWIRE_MIN_VERIFIED`: percent of them that must be verified; 0 records sends and never pauses.
@@ -21,6 +25,13 @@ public struct FirewallConfiguration: Sendable, Equatable {
     public var pauseSeconds: Int64 = 3600
 
     public init() {}
+
+    /// The sends per hour of `scope`; nil is no limit.
+    public func limit(_ scope: BudgetScope) -> Int? { limitByScope[scope.index] }
+
+    private static func byScope(_ limits: [BudgetScope: Int]) -> [Int?] {
+        BudgetScope.allCases.map { limits[$0] }
+    }
 
     static func read(_ reader: inout EnvironmentReader) -> FirewallConfiguration {
         var configuration = FirewallConfiguration()
@@ -81,6 +92,16 @@ public enum BudgetScope: String, Sendable, CaseIterable {
     /// SMS would tell the caller which phones are in a cooldown); country and total budgets count
     /// SMS handed to the provider.
     public var countsRequests: Bool { self == .user || self == .address }
+
+    /// Its position in `allCases`.
+    public var index: Int {
+        switch self {
+        case .user: 0
+        case .address: 1
+        case .country: 2
+        case .total: 3
+        }
+    }
 }
 
 /// One budget's key: `user:alice`, `address:2001:db8::/64`, `country:DE`, `total:`.

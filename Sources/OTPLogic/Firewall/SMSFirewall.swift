@@ -87,7 +87,7 @@ public struct SMSFirewall: Sendable {
                 return (block, false)
             }
             if let until = records[key].alertedUntil, until > now { return (block, false) }
-            records[key].alertedUntil = now + BudgetWindow.seconds
+            records.apply(.alerted(key, until: now + BudgetWindow.seconds))
             return (block, true)
         }
         charge(&records, scopes: [.country, .total], at: now)
@@ -97,34 +97,33 @@ public struct SMSFirewall: Sendable {
     /// The country's and the total budget given back: the SMS charged at `chargedAt` certainly did
     /// not reach the provider.
     public func release(_ records: inout FirewallRecords, chargedAt: UnixTime, at now: UnixTime) {
-        for key in records.keys where !key.scope.countsRequests && configuration.limits[key.scope] != nil {
-            records[key].window = records[key].window.released(chargedAt: chargedAt, at: now)
+        for key in records.keys where !key.scope.countsRequests && configuration.limit(key.scope) != nil {
+            records.apply(.released(key, chargedAt: chargedAt, at: now))
         }
     }
 
-    /// A send to the country (delivered, of unknown outcome, or refused by the provider as
-    /// pumping) enters its tripwire; true when that pauses the country.
-    public func recordSend(_ record: inout FirewallRecord, tag: UInt32, at now: UnixTime) -> Bool {
+    /// A send to the country of `key` (delivered, of unknown outcome, or refused by the provider
+    /// as pumping) enters its tripwire; true when that pauses the country.
+    public func recordSend(_ records: inout FirewallRecords, country key: BudgetKey, tag: UInt32, at now: UnixTime) -> Bool {
         guard configuration.tripwireSends > 0 else { return false }
-        record.tripwire = record.tripwire.recording(tag: tag, capacity: configuration.tripwireSends)
+        records.apply(.tripwireSend(key, tag: tag, capacity: configuration.tripwireSends))
+        let record = records[key]
         guard record.tripwire.trips(sends: configuration.tripwireSends, minimumVerifiedPercent: configuration.tripwireMinimumVerifiedPercent),
               (record.pausedUntil ?? now) <= now else { return false }
-        record.pausedUntil = now + configuration.pauseSeconds
-        // A paused country starts over: the sends that tripped it do not trip it again at once.
-        record.tripwire = Tripwire()
+        records.apply(.paused(key, until: now + configuration.pauseSeconds))
         return true
     }
 
     /// The code of `tag` was verified: the country's tripwire sees a real user.
-    public func recordVerification(_ record: inout FirewallRecord, tag: UInt32) -> Bool {
-        guard let verified = record.tripwire.verifying(tag: tag) else { return false }
-        record.tripwire = verified
+    public func recordVerification(_ records: inout FirewallRecords, country key: BudgetKey, tag: UInt32) -> Bool {
+        guard records[key].tripwire.entries.contains(where: { $0.tag == tag && !$0.verified }) else { return false }
+        records.apply(.tripwireVerified(key, tag: tag))
         return true
     }
 
     private func budgetBlock(_ records: FirewallRecords, scopes: [BudgetScope], at now: UnixTime) -> FirewallBlock? {
         for scope in scopes {
-            guard let limit = configuration.limits[scope] else { continue }
+            guard let limit = configuration.limit(scope) else { continue }
             for key in records.keys where key.scope == scope {
                 let window = records[key].window
                 if window.used(at: now) >= limit {
@@ -137,38 +136,66 @@ public struct SMSFirewall: Sendable {
 
     /// One more send on the budgets of `scopes` (monitor mode charges what it would have refused).
     public func charge(_ records: inout FirewallRecords, scopes: [BudgetScope], at now: UnixTime) {
-        for scope in scopes where configuration.limits[scope] != nil {
+        for scope in scopes where configuration.limit(scope) != nil {
             for key in records.keys where key.scope == scope {
-                records[key].window = records[key].window.charged(at: now)
+                records.apply(.charged(key, at: now))
             }
         }
     }
 }
 
-/// The records one send reads, by key, remembering which it changed (only those are written).
+/// The records one send reads, by key, with the changes the rules made to them (in order): a
+/// store writes the changed records, or the changes.
 /// At most four keys: arrays searched in order, cheaper than hashing the key strings.
 public struct FirewallRecords: Sendable {
     public let keys: [BudgetKey]
     private var records: [FirewallRecord]
     private var changedFlags: [Bool]
+    public private(set) var changes: [FirewallChange] = []
 
     /// `stored` as the store found them; a key without a record starts empty.
     public init(keys: [BudgetKey], stored: [FirewallRecord]) {
         self.keys = keys
-        records = keys.map { key in stored.first { $0.key == key } ?? FirewallRecord(key: key) }
+        // Stores return them in the order of `keys`, without the keys they hold nothing for.
+        var records: [FirewallRecord] = []
+        records.reserveCapacity(keys.count)
+        var next = 0
+        for key in keys {
+            if next < stored.count && stored[next].key == key {
+                records.append(stored[next])
+                next += 1
+            } else {
+                records.append(stored.first { $0.key == key } ?? FirewallRecord(key: key))
+            }
+        }
+        self.records = records
         changedFlags = Array(repeating: false, count: keys.count)
+        changes.reserveCapacity(keys.count + 1)
+    }
+
+    /// Whole records written as they are (each a `.replaced` change).
+    public init(replacing records: [FirewallRecord]) {
+        self.init(keys: records.map(\.key), stored: [])
+        for record in records { apply(.replaced(record)) }
     }
 
     public subscript(key: BudgetKey) -> FirewallRecord {
-        get { keys.firstIndex(of: key).map { records[$0] } ?? FirewallRecord(key: key) }
-        set {
-            guard let index = keys.firstIndex(of: key) else { return }
-            records[index] = newValue
-            changedFlags[index] = true
-        }
+        keys.firstIndex(of: key).map { records[$0] } ?? FirewallRecord(key: key)
+    }
+
+    /// Makes `change` to its record (ignored for a key not read).
+    public mutating func apply(_ change: FirewallChange) {
+        guard let index = keys.firstIndex(of: change.key) else { return }
+        records[index].apply(change)
+        changedFlags[index] = true
+        changes.append(change)
     }
 
     /// The records to write.
-    public var changedRecords: [FirewallRecord] { records.indices.filter { changedFlags[$0] }.map { records[$0] } }
+    public var changedRecords: [FirewallRecord] {
+        var changed: [FirewallRecord] = []
+        changed.reserveCapacity(records.count)
+        for index in records.indices where changedFlags[index] { changed.append(records[index]) }
+        return changed
+    }
 }
-

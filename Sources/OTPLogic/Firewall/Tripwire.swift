@@ -21,25 +21,36 @@ public struct Tripwire: Sendable, Equatable {
 
     /// With a new unverified send, keeping the newest `capacity`.
     public func recording(tag: UInt32, capacity: Int) -> Tripwire {
-        var entries = self.entries
+        var tripwire = self
+        tripwire.record(tag: tag, capacity: capacity)
+        return tripwire
+    }
+
+    /// The same, in place.
+    public mutating func record(tag: UInt32, capacity: Int) {
         entries.append(Entry(tag: tag, verified: false))
         if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
-        return Tripwire(entries: entries)
     }
 
     /// With the newest unverified send of `tag` marked verified; nil when there is none.
     public func verifying(tag: UInt32) -> Tripwire? {
-        guard let index = entries.lastIndex(where: { $0.tag == tag && !$0.verified }) else { return nil }
-        var entries = self.entries
+        var tripwire = self
+        return tripwire.verify(tag: tag) ? tripwire : nil
+    }
+
+    /// The same, in place; false (and nothing changed) when there is none.
+    public mutating func verify(tag: UInt32) -> Bool {
+        guard let index = entries.lastIndex(where: { $0.tag == tag && !$0.verified }) else { return false }
         entries[index].verified = true
-        return Tripwire(entries: entries)
+        return true
     }
 
     /// True when the last `sends` sends (all of them there) had fewer than `minimumVerifiedPercent`
     /// percent verified.
     public func trips(sends: Int, minimumVerifiedPercent: Int) -> Bool {
         guard entries.count >= sends, sends > 0 else { return false }
-        let verified = entries.suffix(sends).filter(\.verified).count
+        var verified = 0
+        for index in (entries.count - sends)..<entries.count where entries[index].verified { verified += 1 }
         return verified * 100 < minimumVerifiedPercent * sends
     }
 

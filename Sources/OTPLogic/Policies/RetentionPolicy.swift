@@ -56,7 +56,7 @@ public struct RetentionPolicy: Sendable {
         PurgeCutoffs(
             codeExpiredBy: now, windowOpenedBy: now - rules.sendWindowSeconds, lastSentBy: now - rules.resendCooldownSeconds,
             pendingSinceBy: now - rules.sendInFlightSeconds, tokenExpiredBy: now,
-            deliverySentBy: now - RetentionPolicy.deliveryRetentionSeconds
+            deliverySentBy: now - RetentionPolicy.deliveryRetentionSeconds, firewallEmptyAt: now
         )
     }
 }
@@ -70,4 +70,6 @@ public struct PurgeCutoffs: Sendable, Equatable {
     public var tokenExpiredBy: UnixTime
     /// Delivery statuses of messages sent at or before then.
     public var deliverySentBy: UnixTime
+    /// SMS firewall records in which nothing counts any more then (`FirewallRecord.isEmpty`).
+    public var firewallEmptyAt: UnixTime
 }

@@ -9,6 +9,7 @@ public final class OTPMetrics {
     private var counters: [SeriesKey: Counter] = [:]
     private let providerDuration: Timer
     private var deliveryLatencies: [String: Timer] = [:]
+    private var budgetCounters = [Counter?](repeating: nil, count: BudgetScope.allCases.count)
 
     /// A series: the metric and up to two label values (the label names follow from the metric).
     private struct SeriesKey: Hashable {
@@ -66,7 +67,12 @@ public final class OTPMetrics {
 
     /// One send charged to a budget of `scope`.
     public func budgetCharged(_ scope: BudgetScope) {
-        counter("otp_sms_budget_charged_total", [("scope", scope.rawValue)]).increment()
+        // Up to four a send: kept by scope, not looked up by name and label.
+        let index = scope.index
+        if let counter = budgetCounters[index] { return counter.increment() }
+        let made = counter("otp_sms_budget_charged_total", [("scope", scope.rawValue)])
+        budgetCounters[index] = made
+        made.increment()
     }
 
     /// The tripwire paused a country.

@@ -57,7 +57,9 @@ public protocol OTPStoreTransaction {
     /// The firewall records of `keys` that exist (no record: nothing counted yet). Callers read
     /// the code record (if any) before the firewall's, so stores that lock rows lock them in one order.
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord]
-    func saveFirewallRecords(_ records: [FirewallRecord]) throws(StoreError)
+    /// Writes what the rules changed: the changed records, or (a store that shares them between
+    /// processes as a log) the changes in their order.
+    func saveFirewallRecords(_ records: FirewallRecords) throws(StoreError)
     /// `OTPStore.consumeStepUpToken`, inside the transaction.
     func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool
 

@@ -48,7 +48,7 @@ extension OTPService {
             firewall.charge(&records, scopes: [.user, .address], at: now)
         }
         if let reason = sendPolicy.suppression(of: stored, at: now) {
-            for key in records.keys where key.scope.countsRequests && firewall.configuration.limits[key.scope] != nil {
+            for key in records.keys where key.scope.countsRequests && firewall.configuration.limit(key.scope) != nil {
                 metrics.budgetCharged(key.scope)
             }
             return .suppressed(reason, wouldBlock: wouldBlock)
@@ -60,7 +60,7 @@ extension OTPService {
             wouldBlock.append(block)
             firewall.charge(&records, scopes: [.country, .total], at: now)
         }
-        for key in records.keys where firewall.configuration.limits[key.scope] != nil { metrics.budgetCharged(key.scope) }
+        for key in records.keys where firewall.configuration.limit(key.scope) != nil { metrics.budgetCharged(key.scope) }
         return .admitted(wouldBlock: wouldBlock)
     }
 
@@ -86,14 +86,14 @@ extension OTPService {
         let key = BudgetKey(.country, country)
         var records = FirewallRecords(keys: [key], stored: try transaction.firewallRecords([key]))
         recordCountrySend(send, records: &records, at: now)
-        try transaction.saveFirewallRecords(records.changedRecords)
+        try transaction.saveFirewallRecords(records)
     }
 
     /// The same on records the transaction has already read (the send's own), saved with them.
     func recordCountrySend(_ send: PendingSend, records: inout FirewallRecords, at now: UnixTime) {
         guard let country = send.country, firewall.configuration.tripwireSends > 0 else { return }
         let key = BudgetKey(.country, country)
-        let tripped = firewall.recordSend(&records[key], tag: Tripwire.tag(phoneHash: send.target.phoneHash), at: now)
+        let tripped = firewall.recordSend(&records, country: key, tag: Tripwire.tag(phoneHash: send.target.phoneHash), at: now)
         guard tripped else { return }
         metrics.countryPaused()
         send.target.log.critical("SMS to a country paused: too few of its recent codes were verified (SMS pumping?)", metadata: [
@@ -107,9 +107,9 @@ extension OTPService {
     func recordCountryVerification(_ record: CodeRecord, in transaction: any OTPStoreTransaction) throws(StoreError) {
         guard let country = record.country, firewall.configuration.tripwireSends > 0 else { return }
         let key = BudgetKey(.country, country)
-        guard var stored = try transaction.firewallRecords([key]).first,
-              firewall.recordVerification(&stored, tag: Tripwire.tag(phoneHash: record.phoneHash)) else { return }
-        try transaction.saveFirewallRecords([stored])
+        var records = FirewallRecords(keys: [key], stored: try transaction.firewallRecords([key]))
+        guard firewall.recordVerification(&records, country: key, tag: Tripwire.tag(phoneHash: record.phoneHash)) else { return }
+        try transaction.saveFirewallRecords(records)
     }
 
     private func logFirewall(_ block: FirewallBlock, log: Logger, country: String? = nil, type: PhoneNumberType? = nil) {

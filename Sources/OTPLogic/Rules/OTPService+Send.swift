@@ -79,7 +79,7 @@ extension OTPService {
                     country: country, pendingHash: pendingHash, at: reservedAt
                 ))
             }
-            try transaction.saveFirewallRecords(records.changedRecords)
+            try transaction.saveFirewallRecords(records)
             return admission
         }
         if let outcome = try settle(admission, log: log) { return outcome }
@@ -127,7 +127,7 @@ extension OTPService {
                 if let released = sendPolicy.release(stored, pendingHash: send.pendingHash) { try transaction.save(released) }
                 var records = try firewallRecords(send.keys, in: transaction)
                 firewall.release(&records, chargedAt: reservedAt, at: now)
-                try transaction.saveFirewallRecords(records.changedRecords)
+                try transaction.saveFirewallRecords(records)
                 if error.isPumpingSignal { try recordCountrySend(send, in: transaction, at: now) }
             }
         } catch {
@@ -152,7 +152,7 @@ extension OTPService {
             var records = try firewallRecords(send.keys, in: transaction)
             let admission = admit(send, stored: stored, records: &records, at: now)
             guard case .admitted = admission else {
-                try transaction.saveFirewallRecords(records.changedRecords)
+                try transaction.saveFirewallRecords(records)
                 return .settled(admission)
             }
             let receipt: SMSReceipt
@@ -160,7 +160,7 @@ extension OTPService {
                 receipt = try deliver(send.message)
             } catch {
                 firewall.release(&records, chargedAt: now, at: now)
-                try transaction.saveFirewallRecords(records.changedRecords)
+                try transaction.saveFirewallRecords(records)
                 return .failed(error)
             }
             let reserved = sendPolicy.reserve(
@@ -171,7 +171,7 @@ extension OTPService {
                 try transaction.save(confirmed)
             }
             recordCountrySend(send, records: &records, at: now)
-            try transaction.saveFirewallRecords(records.changedRecords)
+            try transaction.saveFirewallRecords(records)
             try recordDelivery(receipt, purpose: target.purpose, in: transaction, at: now)
             return .delivered(admission)
         }
