@@ -18,7 +18,7 @@ import Synchronization
 /// records changed since, deletes those in which nothing counts, appends an empty anchor row and
 /// deletes the rows before it.
 final class FirewallLedger: Sendable {
-    private struct Entry {
+    fileprivate struct Entry {
         var record: FirewallRecord
         /// Its `sms_firewall` row may be out of date.
         var dirty: Bool
@@ -28,10 +28,14 @@ final class FirewallLedger: Sendable {
         var entries: [BudgetKey: Entry] = [:]
         var lastSeen: Int64 = 0
         var loaded = false
+        /// Changes whenever a key is added or removed, so indices into `entries` taken before are
+        /// known to be stale.
+        var generation = 0
 
         mutating func replay(_ changes: [FirewallChange]) {
             for change in changes {
                 let key = change.key
+                if entries[key] == nil { generation += 1 }
                 entries[key, default: Entry(record: FirewallRecord(key: key), dirty: true)].record.apply(change)
                 entries[key]?.dirty = true
             }
@@ -84,7 +88,7 @@ final class FirewallLedger: Sendable {
         try connection.statement("SELECT scope, key, window, paused_until, alerted_until, tripwire FROM sms_firewall").each { row in
             if let record = FirewallRecord(storedRow: row) { entries[record.key] = Entry(record: record, dirty: false) }
         }
-        state = State(entries: entries, lastSeen: 0, loaded: true)
+        state = State(entries: entries, lastSeen: 0, loaded: true, generation: state.generation + 1)
         var unreadable: Int64?
         try connection.statement("SELECT id, changes FROM sms_firewall_log ORDER BY id").each { row in
             guard unreadable == nil else { return }
@@ -102,16 +106,40 @@ final class FirewallLedger: Sendable {
         StoreError(kind: .corrupt, detail: "(sms_firewall_log): row \(id) is not a list of firewall changes")
     }
 
+    /// Where a read found its records, so the write that follows needs no second search.
+    fileprivate struct Positions {
+        var keys: [BudgetKey] = []
+        var indices: [Dictionary<BudgetKey, Entry>.Index?] = []
+        var generation = -1
+    }
+
     /// The records of `keys` this process holds (those it holds none of count nothing).
-    fileprivate func records(_ keys: [BudgetKey]) -> [FirewallRecord] {
-        state.withLock { state in keys.compactMap { state.entries[$0]?.record } }
+    fileprivate func records(_ keys: [BudgetKey], positions: inout Positions) -> [FirewallRecord] {
+        state.withLock { state in
+            var records: [FirewallRecord] = []
+            records.reserveCapacity(keys.count)
+            positions = Positions(keys: keys, indices: [], generation: state.generation)
+            positions.indices.reserveCapacity(keys.count)
+            for key in keys {
+                let index = state.entries.index(forKey: key)
+                positions.indices.append(index)
+                if let index { records.append(state.entries.values[index].record) }
+            }
+            return records
+        }
     }
 
     /// A transaction's changed records, and the log row it appended, taken at once: it must call
     /// `forget` if it does not commit after all.
-    fileprivate func accept(_ records: [FirewallRecord], appended: Int64) {
+    fileprivate func accept(_ records: FirewallRecords, appended: Int64, positions: Positions) {
         state.withLock { state in
-            for record in records { state.entries[record.key] = Entry(record: record, dirty: true) }
+            records.forEachChanged { record in
+                if positions.generation == state.generation, let at = positions.keys.firstIndex(of: record.key), let index = positions.indices[at] {
+                    state.entries.values[index] = Entry(record: record, dirty: true)
+                } else {
+                    if state.entries.updateValue(Entry(record: record, dirty: true), forKey: record.key) == nil { state.generation += 1 }
+                }
+            }
             state.lastSeen = appended
         }
     }
@@ -119,7 +147,7 @@ final class FirewallLedger: Sendable {
     /// What this process holds may not be what the database holds (a transaction that changed it
     /// was rolled back): the next catch-up loads everything again.
     fileprivate func forget() {
-        state.withLock { state in state = State() }
+        state.withLock { state in state = State(generation: state.generation + 1) }
     }
 
     /// Rewrites `sms_firewall` as of `now` and drops the log rows it covers (see the type's comment).
@@ -143,6 +171,7 @@ final class FirewallLedger: Sendable {
             try connection.statement("DELETE FROM sms_firewall_log WHERE id < ?1").run([.integer(anchor)])
             // A record in which nothing counts is the same as none, and its row is gone.
             state.entries = state.entries.filter { !$0.value.record.isEmpty(at: now) }
+            state.generation += 1
             for key in state.entries.keys { state.entries[key]?.dirty = false }
             state.lastSeen = anchor
         }
@@ -155,6 +184,7 @@ final class FirewallLedger: Sendable {
 final class FirewallBatch {
     private let ledger: FirewallLedger
     private var caughtUp = false
+    private var positions = FirewallLedger.Positions()
     /// Changes handed to the ledger so far: a rolled-back savepoint compares it with its `mark`.
     private(set) var changeCount = 0
 
@@ -179,7 +209,7 @@ final class FirewallBatch {
 
     func records(_ keys: [BudgetKey], on connection: SQLiteConnection) throws(StoreError) -> [FirewallRecord] {
         try catchUp(on: connection)
-        return ledger.records(keys)
+        return ledger.records(keys, positions: &positions)
     }
 
     /// Appends the changes as one log row; the changed records (read in this transaction, then
@@ -190,7 +220,7 @@ final class FirewallBatch {
         try catchUp(on: connection)
         try connection.statement("INSERT INTO sms_firewall_log (changes) VALUES (?1)").run([.bytes(FirewallChange.encoded(records.changes))])
         changeCount += 1
-        ledger.accept(records.changedRecords, appended: connection.lastInsertRowID)
+        ledger.accept(records, appended: connection.lastInsertRowID, positions: positions)
     }
 
     /// Rewrites `sms_firewall` as of now and drops the log rows it covers.

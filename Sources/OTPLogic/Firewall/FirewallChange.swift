@@ -62,7 +62,7 @@ extension FirewallChange {
     /// text, then the kind's numbers, little-endian.
     public static func encoded(_ changes: [FirewallChange]) -> [UInt8] {
         var writer = ByteWriter()
-        writer.bytes.reserveCapacity(changes.count * 24)
+        writer.bytes.reserveCapacity(changes.count * 40)
         for change in changes {
             switch change {
             case .charged(let key, let at):
@@ -142,16 +142,25 @@ extension FirewallChange {
         mutating func header(_ kind: Kind, _ key: BudgetKey) {
             bytes.append(kind.rawValue)
             bytes.append(UInt8(key.scope.index))
-            blob(key.key.utf8)
+            var name = key.key
+            name.withUTF8 { blob($0) }
         }
 
         mutating func integer<T: FixedWidthInteger>(_ value: T) {
-            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+            var remaining = value
+            for _ in 0..<MemoryLayout<T>.size {
+                bytes.append(UInt8(truncatingIfNeeded: remaining))
+                remaining >>= 8
+            }
         }
 
-        mutating func blob(_ data: some Collection<UInt8>) {
+        mutating func blob(_ data: UnsafeBufferPointer<UInt8>) {
             integer(UInt32(data.count))
             bytes.append(contentsOf: data)
+        }
+
+        mutating func blob(_ data: [UInt8]) {
+            data.withUnsafeBufferPointer { blob($0) }
         }
     }
 

@@ -61,6 +61,7 @@ public struct SMSFirewall: Sendable {
     /// Every key a send by `user` from `address` to `country` touches.
     public func keys(user: String?, address: ClientAddress?, country: String?) -> [BudgetKey] {
         var keys: [BudgetKey] = []
+        keys.reserveCapacity(4)
         if let user { keys.append(BudgetKey(.user, user)) }
         if let address { keys.append(BudgetKey(.address, address.key)) }
         if let country { keys.append(BudgetKey(.country, country)) }
@@ -73,8 +74,8 @@ public struct SMSFirewall: Sendable {
         for key in records.keys where key.scope == .country {
             if let until = records[key].pausedUntil, until > now { return .countryPaused(retryAfterSeconds: Int(until - now)) }
         }
-        if let block = budgetBlock(records, scopes: [.user, .address], at: now) { return block }
-        charge(&records, scopes: [.user, .address], at: now)
+        if let block = budgetBlock(records, .request, at: now) { return block }
+        charge(&records, .request, at: now)
         return nil
     }
 
@@ -82,7 +83,7 @@ public struct SMSFirewall: Sendable {
     /// On a block, `alert` is true once an hour per key (the record remembers when it alerted):
     /// the one critical log line.
     public func admitSMS(_ records: inout FirewallRecords, at now: UnixTime) -> (block: FirewallBlock?, alert: Bool) {
-        if let block = budgetBlock(records, scopes: [.country, .total], at: now) {
+        if let block = budgetBlock(records, .sms, at: now) {
             guard case .overBudget(let scope, _) = block, let key = records.keys.first(where: { $0.scope == scope }) else {
                 return (block, false)
             }
@@ -90,7 +91,7 @@ public struct SMSFirewall: Sendable {
             records.apply(.alerted(key, until: now + BudgetWindow.seconds))
             return (block, true)
         }
-        charge(&records, scopes: [.country, .total], at: now)
+        charge(&records, .sms, at: now)
         return (nil, false)
     }
 
@@ -105,12 +106,14 @@ public struct SMSFirewall: Sendable {
     /// A send to the country of `key` (delivered, of unknown outcome, or refused by the provider
     /// as pumping) enters its tripwire; true when that pauses the country.
     public func recordSend(_ records: inout FirewallRecords, country key: BudgetKey, tag: UInt32, at now: UnixTime) -> Bool {
-        guard configuration.tripwireSends > 0 else { return false }
-        records.apply(.tripwireSend(key, tag: tag, capacity: configuration.tripwireSends))
-        let record = records[key]
-        guard record.tripwire.trips(sends: configuration.tripwireSends, minimumVerifiedPercent: configuration.tripwireMinimumVerifiedPercent),
-              (record.pausedUntil ?? now) <= now else { return false }
-        records.apply(.paused(key, until: now + configuration.pauseSeconds))
+        guard configuration.tripwireSends > 0, let index = records.keys.firstIndex(of: key) else { return false }
+        records.apply(.tripwireSend(key, tag: tag, capacity: configuration.tripwireSends), at: index)
+        let trips = records.withRecord(at: index) { record in
+            record.tripwire.trips(sends: configuration.tripwireSends, minimumVerifiedPercent: configuration.tripwireMinimumVerifiedPercent)
+                && (record.pausedUntil ?? now) <= now
+        }
+        guard trips else { return false }
+        records.apply(.paused(key, until: now + configuration.pauseSeconds), at: index)
         return true
     }
 
@@ -121,27 +124,34 @@ public struct SMSFirewall: Sendable {
         return true
     }
 
-    private func budgetBlock(_ records: FirewallRecords, scopes: [BudgetScope], at now: UnixTime) -> FirewallBlock? {
-        for scope in scopes {
+    /// The first budget of `stage` that is used up, in the order of the keys (user before
+    /// address, country before total).
+    private func budgetBlock(_ records: FirewallRecords, _ stage: BudgetStage, at now: UnixTime) -> FirewallBlock? {
+        for index in records.keys.indices where stage.covers(records.keys[index].scope) {
+            let scope = records.keys[index].scope
             guard let limit = configuration.limit(scope) else { continue }
-            for key in records.keys where key.scope == scope {
-                let window = records[key].window
-                if window.used(at: now) >= limit {
-                    return .overBudget(scope, retryAfterSeconds: Int(window.secondsUntilRoom(under: limit, at: now)))
-                }
+            let window = records.record(at: index).window
+            if window.used(at: now) >= limit {
+                return .overBudget(scope, retryAfterSeconds: Int(window.secondsUntilRoom(under: limit, at: now)))
             }
         }
         return nil
     }
 
-    /// One more send on the budgets of `scopes` (monitor mode charges what it would have refused).
-    public func charge(_ records: inout FirewallRecords, scopes: [BudgetScope], at now: UnixTime) {
-        for scope in scopes where configuration.limit(scope) != nil {
-            for key in records.keys where key.scope == scope {
-                records.apply(.charged(key, at: now))
-            }
+    /// One more send on the budgets of `stage` (monitor mode charges what it would have refused).
+    public func charge(_ records: inout FirewallRecords, _ stage: BudgetStage, at now: UnixTime) {
+        for index in records.keys.indices where stage.covers(records.keys[index].scope) && configuration.limit(records.keys[index].scope) != nil {
+            records.apply(.charged(records.keys[index], at: now), at: index)
         }
     }
+}
+
+/// When budgets are checked: as a request arrives (user, address), or as an SMS is about to go
+/// (country, total).
+public enum BudgetStage: Sendable {
+    case request, sms
+
+    func covers(_ scope: BudgetScope) -> Bool { scope.countsRequests == (self == .request) }
 }
 
 /// The records one send reads, by key, with the changes the rules made to them (in order): a
@@ -156,7 +166,13 @@ public struct FirewallRecords: Sendable {
     /// `stored` as the store found them; a key without a record starts empty.
     public init(keys: [BudgetKey], stored: [FirewallRecord]) {
         self.keys = keys
+        changedFlags = Array(repeating: false, count: keys.count)
+        changes.reserveCapacity(keys.count + 1)
         // Stores return them in the order of `keys`, without the keys they hold nothing for.
+        if stored.count == keys.count && zip(stored, keys).allSatisfy({ $0.key == $1 }) {
+            records = stored
+            return
+        }
         var records: [FirewallRecord] = []
         records.reserveCapacity(keys.count)
         var next = 0
@@ -169,8 +185,6 @@ public struct FirewallRecords: Sendable {
             }
         }
         self.records = records
-        changedFlags = Array(repeating: false, count: keys.count)
-        changes.reserveCapacity(keys.count + 1)
     }
 
     /// Whole records written as they are (each a `.replaced` change).
@@ -183,12 +197,28 @@ public struct FirewallRecords: Sendable {
         keys.firstIndex(of: key).map { records[$0] } ?? FirewallRecord(key: key)
     }
 
+    /// The record of `keys[index]`.
+    public func record(at index: Int) -> FirewallRecord { records[index] }
+
+    /// A look at the record of `keys[index]` without copying it.
+    func withRecord<T>(at index: Int, _ body: (borrowing FirewallRecord) -> T) -> T { body(records[index]) }
+
     /// Makes `change` to its record (ignored for a key not read).
     public mutating func apply(_ change: FirewallChange) {
         guard let index = keys.firstIndex(of: change.key) else { return }
+        apply(change, at: index)
+    }
+
+    /// Makes `change` to the record of `keys[index]`, which is its key.
+    mutating func apply(_ change: FirewallChange, at index: Int) {
         records[index].apply(change)
         changedFlags[index] = true
         changes.append(change)
+    }
+
+    /// Calls `body` with every changed record, in the order of `keys`.
+    public func forEachChanged(_ body: (FirewallRecord) -> Void) {
+        for index in records.indices where changedFlags[index] { body(records[index]) }
     }
 
     /// The records to write.

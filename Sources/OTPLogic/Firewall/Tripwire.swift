@@ -16,7 +16,22 @@ public struct Tripwire: Sendable, Equatable {
 
     /// A short tag of a code's phone: enough to tell apart the last few dozen sends of a country.
     public static func tag(phoneHash: String) -> UInt32 {
-        UInt32(phoneHash.prefix(8), radix: 16) ?? 0
+        // The first eight hex digits, read byte by byte (once a send: no substring, no parser).
+        var tag: UInt32 = 0
+        var digits = 0
+        for byte in phoneHash.utf8 {
+            guard digits < 8 else { break }
+            let value: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = byte - UInt8(ascii: "A") + 10
+            default: return 0
+            }
+            tag = tag << 4 | UInt32(value)
+            digits += 1
+        }
+        return digits == 8 ? tag : 0
     }
 
     /// With a new unverified send, keeping the newest `capacity`.

@@ -45,7 +45,7 @@ extension OTPService {
         if let block = firewall.admitRequest(&records, at: now) {
             if enforcing { return .blocked(block, alert: false) }
             wouldBlock.append(block)
-            firewall.charge(&records, scopes: [.user, .address], at: now)
+            firewall.charge(&records, .request, at: now)
         }
         if let reason = sendPolicy.suppression(of: stored, at: now) {
             for key in records.keys where key.scope.countsRequests && firewall.configuration.limit(key.scope) != nil {
@@ -58,7 +58,7 @@ extension OTPService {
             if enforcing { return .blocked(block, alert: alert) }
             if alert { alertExhausted(block, log: send.target.log, monitoring: true) }
             wouldBlock.append(block)
-            firewall.charge(&records, scopes: [.country, .total], at: now)
+            firewall.charge(&records, .sms, at: now)
         }
         for key in records.keys where firewall.configuration.limit(key.scope) != nil { metrics.budgetCharged(key.scope) }
         return .admitted(wouldBlock: wouldBlock)
