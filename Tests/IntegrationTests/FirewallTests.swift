@@ -82,11 +82,18 @@ extension Integration {
             #expect(critical.count == 1, "one critical line, not one per request")
             #expect(stack.sms.messages().count == 4)
 
-            // An hour later: the sends of the window moved back 61 minutes, as the clock would have moved on.
+            // An hour later. The operator's purge writes the firewall's records into sms_firewall (and
+            // compacts the change log); there the total's sends move back 61 minutes, as the clock
+            // would have moved on; otp-fcgi, restarted, reads them from the table.
+            try ChildProcess.run(TestStack.binary, ["purge"], environment: stack.environment).requireSuccess()
+            #expect(try stack.query("SELECT count(*) FROM sms_firewall_log") == "1")
             let stored = try stack.query("SELECT hex(window) FROM sms_firewall WHERE scope = 'total'")
             let window = try #require(BudgetWindow(encoded: Firewall.bytes(hex: stored)))
+            #expect(window.used(at: window.buckets[0].minute * 60) == 4)
             let older = BudgetWindow(buckets: window.buckets.map { ($0.minute - 61, $0.count) })
+            stack.stopResponder()
             try stack.execute("UPDATE sms_firewall SET window = x'\(Firewall.hex(older.encoded))' WHERE scope = 'total'")
+            try stack.startResponder()
             #expect(stack.send("+14155550198", "verify_phone").status == 200)
         }
 

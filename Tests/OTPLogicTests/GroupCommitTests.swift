@@ -92,6 +92,28 @@ struct GroupCommitTests {
         #expect(hashes == ["own0", "own1", "own2", "own4", "taken"])
     }
 
+    @Test func aRolledBackRequestsFirewallChargeIsNotHeldByTheProcess() throws {
+        let h = try Harness()
+        try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "taken", GroupCommitTests.token(99)) }
+        let alice = BudgetKey(.user, "alice")
+        let results = try batchBehindABlocker(h, count: 5) { index, transaction throws(StoreError) in
+            var records = FirewallRecords(keys: [alice], stored: try transaction.firewallRecords([alice]))
+            records.apply(.charged(alice, at: Fixture.start))
+            try transaction.saveFirewallRecords(records)
+            // Request 3 charges, then fails: its charge must go with its savepoint.
+            if index == 3 { try transaction.insertStepUpToken(hash: "taken", GroupCommitTests.token(index)) }
+        }
+        #expect(results == [nil, nil, nil, .other, nil])
+        let used = { (store: SQLiteOTPStore) throws -> Int in
+            try store.writeTransaction { transaction throws(StoreError) in
+                try transaction.firewallRecords([alice]).first?.window.used(at: Fixture.start) ?? 0
+            }
+        }
+        #expect(try used(h.sqliteStore) == 4)
+        #expect(try used(FirewallLedgerTests.otherProcess(h.dbPath)) == 4)
+        #expect(try h.rows("SELECT count(*) FROM sms_firewall_log") == [["4"]])
+    }
+
     @Test func aBatchWhoseWriterCannotGetTheLockFailsEveryRequestAndLeavesNothing() throws {
         let h = try Harness()
         let path = h.dbPath
@@ -169,7 +191,3 @@ private final class OwnStores: @unchecked Sendable {
     subscript(index: Int) -> SQLiteOTPStore { stores[index] }
 }
 
-private extension Harness {
-    /// Group commit is the SQLite store's: these tests run on it alone.
-    var sqliteStore: SQLiteOTPStore { store as! SQLiteOTPStore }
-}

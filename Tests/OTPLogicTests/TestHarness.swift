@@ -132,6 +132,9 @@ final class Harness {
     /// Rows of a query on the SQLite file (SQLite harnesses only).
     func rows(_ sql: String) throws -> [[String?]] { try SQLiteFile.query(dbPath, sql) }
 
+    /// The SQLite store itself, for the tests of what only it does (group commit, the firewall ledger).
+    var sqliteStore: SQLiteOTPStore { store as! SQLiteOTPStore }
+
     /// The stored record of (phone, purpose), whoever owns it, read through the store's port.
     func storedCode(_ phone: PhoneNumber = Fixture.phone, _ purpose: Purpose = .verifyPhone) throws -> StoredCode? {
         var found: CodeRecord?
