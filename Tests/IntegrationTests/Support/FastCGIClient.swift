@@ -11,12 +11,15 @@ final class FastCGIClient: @unchecked Sendable {
 
     init(unixSocket path: String) throws {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        let connected = withUnixAddress(path) { connect(fd, $0, $1) }
-        guard connected == 0 else {
+        // `self.fd` is set only once connected: an initializer that throws after every property is
+        // set still runs deinit, whose second close would hit the descriptor another thread got
+        // under the same number meanwhile (a curl socket of a test under load).
+        guard withUnixAddress(path, { connect(fd, $0, $1) }) == 0 else {
+            let error = errno
             close(fd)
-            throw StackError("connect \(path): errno \(errno)")
+            throw StackError("connect \(path): errno \(error)")
         }
+        self.fd = fd
     }
 
     deinit { close(fd) }
