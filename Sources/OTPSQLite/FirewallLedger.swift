@@ -66,19 +66,26 @@ final class FirewallLedger: Sendable {
                 try FirewallLedger.load(&state, on: connection)
                 return
             }
-            var rows: [(id: Int64, changes: [FirewallChange]?)] = []
+            // Row by row, never the whole backlog in memory (another process may have appended
+            // tens of thousands since the last look).
+            var missed = false
+            var unreadable: Int64?
             try connection.statement("SELECT id, changes FROM sms_firewall_log WHERE id > ?1 ORDER BY id").each([.integer(state.lastSeen)]) { row in
-                rows.append((row.integer(0), FirewallChange.decoded(row.bytes(1))))
-            }
-            if let first = rows.first, first.id != state.lastSeen + 1 {
-                try FirewallLedger.load(&state, on: connection)
-                return
-            }
-            for row in rows {
-                guard let changes = row.changes else { throw FirewallLedger.unreadable(row.id) }
+                guard !missed, unreadable == nil else { return }
+                let id = row.integer(0)
+                guard id == state.lastSeen + 1 else {
+                    missed = true
+                    return
+                }
+                guard let changes = FirewallChange.decoded(row.bytes(1)) else {
+                    unreadable = id
+                    return
+                }
                 state.replay(changes)
-                state.lastSeen = row.id
+                state.lastSeen = id
             }
+            if let unreadable { throw FirewallLedger.unreadable(unreadable) }
+            if missed { try FirewallLedger.load(&state, on: connection) }
         }
     }
 
