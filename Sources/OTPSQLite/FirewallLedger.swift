@@ -4,7 +4,7 @@ import Synchronization
 /// The SMS firewall's records of one database file, held in this process and shared with every
 /// other process on the file through `sms_firewall_log`, an append-only log of the rules' changes.
 ///
-/// Why: a send changes up to five records (user, address, country, total, the country's tripwire);
+/// Why: a send changes up to four records (user, address, country with its tripwire, total);
 /// reading and rewriting their rows cost a third of a send. Here a send reads its records from
 /// memory and appends one row of changes. It stays exact across processes because a transaction
 /// reads the log up to its end (`catchUp`) after `BEGIN IMMEDIATE`, under SQLite's write lock, so
