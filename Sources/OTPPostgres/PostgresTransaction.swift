@@ -111,7 +111,7 @@ final class PostgresTransaction: OTPStoreTransaction {
     }
 
     func saveFirewallRecords(_ records: FirewallRecords) throws(StoreError) {
-        for record in records.changedRecords {
+        try records.forEachChanged { record throws(StoreError) in
             try connection.run(PostgresStatements.saveFirewall, record.storedValues)
             firewallPlaceholders.remove(record.key)
         }

@@ -34,10 +34,15 @@ final class FirewallLedger: Sendable {
 
         mutating func replay(_ changes: [FirewallChange]) {
             for change in changes {
-                let key = change.key
-                if entries[key] == nil { generation += 1 }
-                entries[key, default: Entry(record: FirewallRecord(key: key), dirty: true)].record.apply(change)
-                entries[key]?.dirty = true
+                if let index = entries.index(forKey: change.key) {
+                    entries.values[index].record.apply(change)
+                    entries.values[index].dirty = true
+                } else {
+                    var record = FirewallRecord(key: change.key)
+                    record.apply(change)
+                    entries[change.key] = Entry(record: record, dirty: true)
+                    generation += 1
+                }
             }
         }
     }

@@ -130,10 +130,10 @@ public struct SMSFirewall: Sendable {
         for index in records.keys.indices where stage.covers(records.keys[index].scope) {
             let scope = records.keys[index].scope
             guard let limit = configuration.limit(scope) else { continue }
-            let window = records.record(at: index).window
-            if window.used(at: now) >= limit {
-                return .overBudget(scope, retryAfterSeconds: Int(window.secondsUntilRoom(under: limit, at: now)))
+            let retryAfter = records.withRecord(at: index) { record -> Int? in
+                record.window.used(at: now) >= limit ? Int(record.window.secondsUntilRoom(under: limit, at: now)) : nil
             }
+            if let retryAfter { return .overBudget(scope, retryAfterSeconds: retryAfter) }
         }
         return nil
     }
@@ -155,7 +155,7 @@ public enum BudgetStage: Sendable {
 }
 
 /// The records one send reads, by key, with the changes the rules made to them (in order): a
-/// store writes the changed records, or the changes.
+/// store writes the changed records (`forEachChanged`), or the changes.
 /// At most four keys: arrays searched in order, cheaper than hashing the key strings.
 public struct FirewallRecords: Sendable {
     public let keys: [BudgetKey]
@@ -197,9 +197,6 @@ public struct FirewallRecords: Sendable {
         keys.firstIndex(of: key).map { records[$0] } ?? FirewallRecord(key: key)
     }
 
-    /// The record of `keys[index]`.
-    public func record(at index: Int) -> FirewallRecord { records[index] }
-
     /// A look at the record of `keys[index]` without copying it.
     func withRecord<T>(at index: Int, _ body: (borrowing FirewallRecord) -> T) -> T { body(records[index]) }
 
@@ -217,15 +214,7 @@ public struct FirewallRecords: Sendable {
     }
 
     /// Calls `body` with every changed record, in the order of `keys`.
-    public func forEachChanged(_ body: (FirewallRecord) -> Void) {
-        for index in records.indices where changedFlags[index] { body(records[index]) }
-    }
-
-    /// The records to write.
-    public var changedRecords: [FirewallRecord] {
-        var changed: [FirewallRecord] = []
-        changed.reserveCapacity(records.count)
-        for index in records.indices where changedFlags[index] { changed.append(records[index]) }
-        return changed
+    public func forEachChanged<E: Error>(_ body: (FirewallRecord) throws(E) -> Void) throws(E) {
+        for index in records.indices where changedFlags[index] { try body(records[index]) }
     }
 }

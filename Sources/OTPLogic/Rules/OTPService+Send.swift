@@ -127,8 +127,8 @@ extension OTPService {
                 if let released = sendPolicy.release(stored, pendingHash: send.pendingHash) { try transaction.save(released) }
                 var records = try firewallRecords(send.keys, in: transaction)
                 firewall.release(&records, chargedAt: reservedAt, at: now)
+                if error.isPumpingSignal { recordCountrySend(send, records: &records, at: now) }
                 try transaction.saveFirewallRecords(records)
-                if error.isPumpingSignal { try recordCountrySend(send, in: transaction, at: now) }
             }
         } catch {
             // The reservation then expires by itself after `sendInFlightSeconds`.
