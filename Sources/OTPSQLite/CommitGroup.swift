@@ -25,6 +25,8 @@ final class CommitGroup: Sendable {
     private let queue = Mutex(Queue())
     /// The SMS firewall's records of the file, held by this process.
     let firewall = FirewallLedger()
+    /// Checkpoints the file's write-ahead log off the request path.
+    let checkpointer: WALCheckpointer
     /// Batches run and requests in them, since the process started (tests read them).
     let batches = Atomic<Int>(0)
     let jobs = Atomic<Int>(0)
@@ -33,13 +35,17 @@ final class CommitGroup: Sendable {
     static func forDatabase(at path: String) -> CommitGroup {
         registry.withLock { groups in
             if let existing = groups[path] { return existing }
-            let made = CommitGroup()
+            let made = CommitGroup(path: path)
             groups[path] = made
             return made
         }
     }
 
     private static let registry = Mutex<[String: CommitGroup]>([:])
+
+    private init(path: String) {
+        checkpointer = WALCheckpointer(path: path)
+    }
 
     /// Runs `work` in a write transaction, with whatever else is waiting; returns once its batch is
     /// durable. `connection` is the caller's: used when the caller leads a batch.
@@ -53,7 +59,7 @@ final class CommitGroup: Sendable {
         }) {
             batches.add(1, ordering: .relaxed)
             jobs.add(1, ordering: .relaxed)
-            let result = Result { () throws(StoreError) -> T in try CommitGroup.runAlone(work, on: connection, firewall: firewall) }
+            let result = Result { () throws(StoreError) -> T in try CommitGroup.runAlone(work, on: connection, firewall: firewall, checkpointer: checkpointer) }
             handOver()?.handOverLead()
             return try result.get()
         }
@@ -91,7 +97,7 @@ final class CommitGroup: Sendable {
         }
         batches.add(1, ordering: .relaxed)
         jobs.add(batch.count, ordering: .relaxed)
-        CommitGroup.run(batch, on: connection, firewall: firewall)
+        CommitGroup.run(batch, on: connection, firewall: firewall, checkpointer: checkpointer)
         let next = handOver()
         for job in batch { job.finish() }
         next?.handOverLead()
@@ -110,15 +116,16 @@ final class CommitGroup: Sendable {
     }
 
     /// One transaction for the batch: a lone job runs bare; several each in a savepoint.
-    private static func run(_ batch: [Job], on connection: SQLiteConnection, firewall ledger: FirewallLedger) {
+    private static func run(_ batch: [Job], on connection: SQLiteConnection, firewall ledger: FirewallLedger, checkpointer: WALCheckpointer) {
         if batch.count == 1 {
             do throws(StoreError) {
-                try runAlone({ transaction throws(StoreError) in try batch[0].run(transaction) }, on: connection, firewall: ledger)
+                try runAlone({ transaction throws(StoreError) in try batch[0].run(transaction) }, on: connection, firewall: ledger, checkpointer: checkpointer)
             } catch {
                 batch[0].error = error
             }
             return
         }
+        checkpointer.copyTail(on: connection)
         do throws(StoreError) {
             try connection.statement("BEGIN IMMEDIATE").run()
         } catch {
@@ -155,8 +162,10 @@ final class CommitGroup: Sendable {
 
     /// A batch of one: its own transaction, no savepoint; any failure rolls all of it back.
     private static func runAlone<T>(
-        _ work: (SQLiteTransaction) throws(StoreError) -> T, on connection: SQLiteConnection, firewall ledger: FirewallLedger
+        _ work: (SQLiteTransaction) throws(StoreError) -> T, on connection: SQLiteConnection, firewall ledger: FirewallLedger,
+        checkpointer: WALCheckpointer
     ) throws(StoreError) -> T {
+        checkpointer.copyTail(on: connection)
         try connection.statement("BEGIN IMMEDIATE").run()
         let firewall = FirewallBatch(ledger)
         do throws(StoreError) {

@@ -43,6 +43,26 @@ final class SQLiteConnection {
         try execute("PRAGMA foreign_keys=ON")
     }
 
+    /// Called by SQLite after each commit with the write-ahead log's size in pages; replaces the
+    /// automatic checkpoint (see `WALCheckpointer`).
+    func setWALHook(
+        _ hook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32,
+        context: UnsafeMutableRawPointer
+    ) {
+        sqlite3_wal_hook(handle, hook, context)
+    }
+
+    /// Copies what it can of the write-ahead log into the database without taking the write lock
+    /// or waiting for one; returns the log's size and how much of it is copied, in pages (-1 when
+    /// not known). Another checkpoint already running (`SQLITE_BUSY`) is not a failure.
+    func checkpointPassive() throws(StoreError) -> (log: Int32, checkpointed: Int32) {
+        var log: Int32 = -1
+        var checkpointed: Int32 = -1
+        let rc = sqlite3_wal_checkpoint_v2(handle, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &checkpointed)
+        guard rc == SQLITE_OK || rc & 0xff == SQLITE_BUSY else { throw failure(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        return (log, checkpointed)
+    }
+
     deinit {
         statements.removeAll()
         sqlite3_close_v2(handle)

@@ -17,7 +17,14 @@ public final class SQLiteOTPStore: VersionedStore {
         // A database from a newer otp-fcgi is refused before anything is written to it.
         try Schema.refuseNewer(connection)
         try connection.configureForWriting(synchronous: configuration.synchronous, clock: clock)
+        commits.checkpointer.watch(connection)
         migration = try Schema.migrate(connection)
+    }
+
+    /// Where a failed background checkpoint of the write-ahead log is reported (see
+    /// `WALCheckpointer`): once when checkpoints start failing, not again until one succeeds.
+    public static func reportCheckpointFailures(to report: @escaping @Sendable (StoreError) -> Void) {
+        WALCheckpointer.failureReporter.withLock { $0 = report }
     }
 
     /// The schema version this binary writes.

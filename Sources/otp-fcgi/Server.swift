@@ -5,7 +5,7 @@ import Glibc
 import Logging
 import OTPLogic
 import OTPSMS
-
+import OTPSQLite
 import OTPSystem
 import Prometheus
 
@@ -31,6 +31,7 @@ struct Server {
         let maintenanceStore = try openMaintenanceStore()
         let state = ServerState()
         let exposition = bootstrapMetrics(state: state)
+        reportCheckpointFailures()
         let handlers = try openWorkers(smsLimit: smsLimit, exposition: exposition)
         let signals = blockHandledSignals()
         let socket = try openSocket()
@@ -43,6 +44,15 @@ struct Server {
         waitForStopSignal(signals, purging: maintenanceStore)
         drain(socket: socket, threads: threads, state: state)
         logger.info("stopped", metadata: ["event": "shutdown"])
+    }
+
+    /// The SQLite store checkpoints its write-ahead log on a thread of its own, outside any request.
+    private func reportCheckpointFailures() {
+        let logger = logger
+        SQLiteOTPStore.reportCheckpointFailures { error in
+            logger.error("write-ahead log checkpoint failed; the log grows until one succeeds", metadata: ["event": "storage", "error": "\(error)"])
+            OTPMetrics().storageError(error.kind)
+        }
     }
 
     private func warnIfSMSGoesToAFile() {

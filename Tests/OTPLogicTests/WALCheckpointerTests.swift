@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import OTPLogic
+@testable import OTPSQLite
+import OTPSystem
+import TestSupport
+
+/// The SQLite store checkpoints its write-ahead log on a thread of its own instead of inside the
+/// commit that crosses SQLite's threshold.
+@Suite("WAL checkpointer", .serialized)
+struct WALCheckpointerTests {
+    private static let pageSize = 4096
+    /// Each frame of the log: a 24-byte header and a page.
+    private static func logPages(_ path: String) -> Int {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        return max(0, size - 32) / (24 + pageSize)
+    }
+
+    private static func token(_ index: Int) -> StepUpTokenRecord {
+        StepUpTokenRecord(userID: "user\(index % 7)", createdAt: Fixture.start, expiresAt: Fixture.start + 300)
+    }
+
+    private static func insert(_ count: Int, from first: Int, into store: SQLiteOTPStore) throws {
+        for index in first..<(first + count) {
+            try store.writeTransaction { transaction throws(StoreError) in
+                try transaction.insertStepUpToken(hash: String(repeating: "ab", count: 24) + String(index), token(index))
+            }
+        }
+    }
+
+    @Test func theThreadCheckpointsAndTheLogRestartsInsteadOfGrowing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("otp.sqlite3")
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path, synchronous: .normal), clock: SystemClock())
+        // About two pages of log per commit: some 12,000 pages if nothing were copied back.
+        try WALCheckpointerTests.insert(6_000, from: 0, into: store)
+
+        #expect(store.commits.checkpointer.completed.load(ordering: .relaxed) >= 1, "the checkpointer's thread copied the log")
+        let pages = WALCheckpointerTests.logPages(path)
+        #expect(pages > 0 && pages < 4 * Int(WALCheckpointer.backgroundFrames), "the log restarted from its beginning (\(pages) pages)")
+        let reader = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1_000)
+        #expect(try reader.statement("SELECT count(*) FROM step_up_tokens").first { $0.integer(0) } == 6_000)
+        #expect(try reader.statement("PRAGMA integrity_check").first { $0.text(0) } == "ok")
+    }
+
+    @Test func aFailingCheckpointIsReportedOnceAndTheWritesGoOn() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("otp.sqlite3")
+        let reports = Locked<[StoreError]>([])
+        SQLiteOTPStore.reportCheckpointFailures { error in
+            if error.detail.contains(path) { reports.update { $0.append(error) } }
+        }
+        defer { WALCheckpointer.failureReporter.withLock { $0 = nil } }
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path, synchronous: .normal), clock: SystemClock())
+        // The files go while the store holds them open: its writes go on, but the checkpointer's
+        // own connection, opened when the log first needs copying, cannot open the file.
+        directory.remove()
+        try WALCheckpointerTests.insert(1_500, from: 0, into: store)
+        let deadline = Date().addingTimeInterval(10)
+        while reports.value.isEmpty && Date() < deadline { usleep(10_000) }
+        try WALCheckpointerTests.insert(1_500, from: 1_500, into: store)
+        usleep(500_000)  // the thread retries meanwhile, and fails again
+
+        #expect(reports.value.count == 1, "reported when checkpoints start failing, not at every retry")
+        #expect(reports.value.first?.kind == .cannotOpen)
+        #expect(store.commits.checkpointer.completed.load(ordering: .relaxed) == 0)
+        #expect(try store.stepUpToken(hash: String(repeating: "ab", count: 24) + "2999") != nil, "every write still committed")
+    }
+}
