@@ -16,6 +16,11 @@ import Glibc
 /// their batch is durable: an I/O error, a full disk or a failed commit fails every request of
 /// the batch, and the batch leaves nothing behind. Other processes on the file still take turns
 /// through SQLite's own lock (`BEGIN IMMEDIATE` with the busy timeout).
+///
+/// Every batch runs on the group's one writing connection, whichever request leads it. SQLite
+/// drops a connection's page cache whenever another connection has committed, so leaders on their
+/// own connections re-read every page of every batch with a system call; the group's connection
+/// keeps its cache, since only it commits in this process.
 final class CommitGroup: Sendable {
     private struct Queue {
         var waiting: [Job] = []
@@ -23,6 +28,7 @@ final class CommitGroup: Sendable {
     }
 
     private let queue = Mutex(Queue())
+    private let writer: Writer
     /// The SMS firewall's records of the file, held by this process.
     let firewall = FirewallLedger()
     /// Checkpoints the file's write-ahead log off the request path.
@@ -31,25 +37,36 @@ final class CommitGroup: Sendable {
     let batches = Atomic<Int>(0)
     let jobs = Atomic<Int>(0)
 
-    /// The group of the database at `path`, the same object for every connection of the process.
-    static func forDatabase(at path: String) -> CommitGroup {
-        registry.withLock { groups in
-            if let existing = groups[path] { return existing }
-            let made = CommitGroup(path: path)
-            groups[path] = made
+    /// The group of the database at `path`, the same object for every store of the process that
+    /// is open on it; `openWriter` opens its writing connection when there is none yet.
+    static func forDatabase(at path: String, openWriter: () throws(StoreError) -> SQLiteConnection) throws(StoreError) -> CommitGroup {
+        try registry.withLock { groups throws(StoreError) -> CommitGroup in
+            if let existing = groups[path]?.group { return existing }
+            let made = CommitGroup(path: path, writer: try openWriter())
+            groups[path] = WeakGroup(group: made)
             return made
         }
     }
 
-    private static let registry = Mutex<[String: CommitGroup]>([:])
+    /// Held weakly: once the last store of a file is gone its group goes too, so a file opened
+    /// again (recreated, restored) gets a new connection instead of the old file's.
+    private static let registry = Mutex<[String: WeakGroup]>([:])
+    private struct WeakGroup { weak var group: CommitGroup? }
 
-    private init(path: String) {
+    private init(path: String, writer: SQLiteConnection) {
         checkpointer = WALCheckpointer(path: path)
+        checkpointer.watch(writer)
+        self.writer = Writer(writer)
+    }
+
+    deinit {
+        checkpointer.stop()
     }
 
     /// Runs `work` in a write transaction, with whatever else is waiting; returns once its batch is
-    /// durable. `connection` is the caller's: used when the caller leads a batch.
-    func perform<T>(on connection: SQLiteConnection, _ work: (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+    /// durable.
+    func perform<T>(_ work: (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        let connection = writer.connection
         // Nobody leads (so nobody waits either): this request is a batch of its own, run at once
         // without the queue's bookkeeping.
         if queue.withLock({ queue -> Bool in
@@ -195,6 +212,13 @@ extension StoreError.Kind {
         case .schemaTooNew, .other: false
         }
     }
+}
+
+/// The group's writing connection. Only the leader of the running batch touches it, one thread
+/// at a time (`Queue.leading`, taken and handed over under the queue's lock).
+private final class Writer: @unchecked Sendable {
+    let connection: SQLiteConnection
+    init(_ connection: SQLiteConnection) { self.connection = connection }
 }
 
 /// One request's work in a batch, and how its thread waits for it.

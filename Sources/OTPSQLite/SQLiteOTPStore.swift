@@ -1,7 +1,8 @@
 import OTPLogic
 
-/// `OTPStore` on one SQLite connection. One instance per worker thread. It fetches and writes;
-/// every rule is in `OTPLogic`.
+/// `OTPStore` on SQLite. One instance per worker thread: its own connection for reads outside a
+/// transaction, and the file's group commit (one writing connection per process) for writes. It
+/// fetches and writes; every rule is in `OTPLogic`.
 public final class SQLiteOTPStore: VersionedStore {
     let connection: SQLiteConnection
     let commits: CommitGroup
@@ -13,12 +14,15 @@ public final class SQLiteOTPStore: VersionedStore {
     /// to WAL while another connection writes.
     public init(configuration: SQLiteConfiguration, clock: any MonotonicClock) throws(StoreError) {
         connection = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
-        commits = CommitGroup.forDatabase(at: configuration.path)
         // A database from a newer otp-fcgi is refused before anything is written to it.
         try Schema.refuseNewer(connection)
         try connection.configureForWriting(synchronous: configuration.synchronous, clock: clock)
-        commits.checkpointer.watch(connection)
         migration = try Schema.migrate(connection)
+        commits = try CommitGroup.forDatabase(at: configuration.path) { () throws(StoreError) -> SQLiteConnection in
+            let writer = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+            try writer.configureForWriting(synchronous: configuration.synchronous, clock: clock)
+            return writer
+        }
     }
 
     /// Where a failed background checkpoint of the write-ahead log is reported (see
@@ -30,14 +34,14 @@ public final class SQLiteOTPStore: VersionedStore {
     /// The schema version this binary writes.
     public static var currentSchemaVersion: Int { Schema.currentVersion }
 
-    /// Joins the group commit of the database file: the body may run on another worker's
-    /// connection, in a batch with other requests' bodies (see `CommitGroup`).
+    /// Joins the group commit of the database file: the body runs on the group's connection, in a
+    /// batch with other requests' bodies (see `CommitGroup`).
     public func writeTransaction<T>(_ body: (any OTPStoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        try commits.perform(on: connection) { transaction throws(StoreError) in try body(transaction) }
+        try commits.perform { transaction throws(StoreError) in try body(transaction) }
     }
 
     public func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
-        try commits.perform(on: connection) { transaction throws(StoreError) in
+        try commits.perform { transaction throws(StoreError) in
             try transaction.consumeStepUpToken(hash: hash, userID: userID, action: action, within: bounds)
         }
     }
@@ -51,7 +55,7 @@ public final class SQLiteOTPStore: VersionedStore {
     }
 
     public func resetPhone(userID: String) throws(StoreError) -> Bool {
-        try commits.perform(on: connection) { transaction throws(StoreError) -> Bool in
+        try commits.perform { transaction throws(StoreError) -> Bool in
             try transaction.connection.statement(
                 "UPDATE users SET phone_e164 = NULL, phone_verified = 0, phone_verified_at = NULL WHERE user_id = ?1 AND phone_verified = 1"
             ).run([.text(userID)]) == 1
@@ -63,7 +67,7 @@ public final class SQLiteOTPStore: VersionedStore {
     }
 
     public func purge(_ cutoffs: PurgeCutoffs) throws(StoreError) -> PurgeCounts {
-        try commits.perform(on: connection) { transaction throws(StoreError) -> PurgeCounts in
+        try commits.perform { transaction throws(StoreError) -> PurgeCounts in
             let connection = transaction.connection
             let codes = try connection.statement(
                 """

@@ -35,6 +35,7 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
         var started = false
         var requested = false
         var failing = false
+        var stopped = false
     }
 
     let path: String
@@ -50,6 +51,11 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
     init(path: String) {
         self.path = path
         sem_init(wake, 0, 0)
+    }
+
+    deinit {
+        sem_destroy(wake)
+        wake.deallocate()
     }
 
     /// Replaces SQLite's automatic checkpoint on `connection` with this checkpointer, which must
@@ -91,6 +97,15 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
         }
     }
 
+    /// Ends the thread (its file's group commit is gone).
+    func stop() {
+        let started = state.withLock { state -> Bool in
+            state.stopped = true
+            return state.started
+        }
+        if started { sem_post(wake) }
+    }
+
     private func request() {
         let (post, start) = state.withLock { state -> (Bool, Bool) in
             let start = !state.started
@@ -119,7 +134,10 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
         var connection: SQLiteConnection?
         while true {
             while sem_wait(wake) != 0 && errno == EINTR {}
-            state.withLock { $0.requested = false }
+            if state.withLock({ state -> Bool in
+                state.requested = false
+                return state.stopped
+            }) { return }
             do throws(StoreError) {
                 if connection == nil {
                     let opened = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1_000)
