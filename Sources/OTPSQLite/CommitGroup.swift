@@ -60,6 +60,7 @@ final class CommitGroup: Sendable {
     }
 
     deinit {
+        checkpointer.unwatch(writer.connection)
         checkpointer.stop()
     }
 

@@ -46,8 +46,8 @@ final class SQLiteConnection {
     /// Called by SQLite after each commit with the write-ahead log's size in pages; replaces the
     /// automatic checkpoint (see `WALCheckpointer`).
     func setWALHook(
-        _ hook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32,
-        context: UnsafeMutableRawPointer
+        _ hook: (@convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32)?,
+        context: UnsafeMutableRawPointer?
     ) {
         sqlite3_wal_hook(handle, hook, context)
     }

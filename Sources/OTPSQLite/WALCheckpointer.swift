@@ -58,10 +58,14 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
         wake.deallocate()
     }
 
-    /// Replaces SQLite's automatic checkpoint on `connection` with this checkpointer, which must
-    /// outlive it (the group commit of the file holds it for the process's lifetime).
+    /// Replaces SQLite's automatic checkpoint on `connection` with this checkpointer, until
+    /// `unwatch` (the hook holds no reference: the group commit that owns both calls it first).
     func watch(_ connection: SQLiteConnection) {
         connection.setWALHook(walHook, context: Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    func unwatch(_ connection: SQLiteConnection) {
+        connection.setWALHook(nil, context: nil)
     }
 
     /// Called by SQLite after each commit on a watched connection, with the log's size in pages.
@@ -119,7 +123,7 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
     }
 
     private func startThread() {
-        // The thread lives as long as the process, like the group commit of the file it serves.
+        // The thread holds the checkpointer until `stop` (its file's group commit is gone).
         let context = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
         if pthread_create(&thread, nil, checkpointerEntry, context) == 0 {

@@ -67,6 +67,24 @@ struct GroupCommitTests {
         StepUpTokenRecord(userID: "user\(index)", createdAt: Fixture.start, expiresAt: Fixture.start + 300)
     }
 
+    @Test func aFileOpenedAgainAfterItsStoresAreGoneGetsAWriterOfItsOwn() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("otp.sqlite3")
+        do {
+            let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
+            try store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "old", GroupCommitTests.token(0)) }
+        }
+        // The file is replaced (restored from a backup, say) after its last store closed.
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
+        try store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "new", GroupCommitTests.token(1)) }
+
+        let reader = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1_000)
+        #expect(try reader.statement("SELECT group_concat(token_hash) FROM step_up_tokens").first { $0.text(0) } == "new",
+                "the write reached the file at the path, not the one the earlier writer had open")
+    }
+
     @Test func requestsWaitingForTheWriterCommitTogetherInOneBatch() throws {
         let h = try Harness()
         let group = h.sqliteStore.commits
