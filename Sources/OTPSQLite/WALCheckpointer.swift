@@ -163,6 +163,7 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
                     return !state.failing
                 }
                 if first, let report = WALCheckpointer.failureReporter.withLock({ $0 }) { report(error) }
+                // A lasting failure (a full disk) is retried five times a second, not at every commit.
                 usleep(200_000)
             }
         }
