@@ -38,19 +38,10 @@ public final class FileSMSSender: SMSSender {
     }
 
     /// `file-` and 32 random hexadecimal digits: unique across processes, like a provider's id.
-    /// Two 64-bit draws, not sixteen 8-bit ones: each draw is a `getrandom` call, and this runs
-    /// inside the write transaction that records the send.
+    /// Two 64-bit draws, not sixteen 8-bit ones: this runs inside the write transaction that
+    /// records the send.
     static func madeUpMessageID() -> String {
         var random = SystemRandomNumberGenerator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
-        for _ in 0..<2 {
-            var word: UInt64 = random.next()
-            for _ in 0..<8 {
-                bytes.append(UInt8(truncatingIfNeeded: word))
-                word >>= 8
-            }
-        }
-        return "file-" + Hex.encode(bytes)
+        return "file-" + Hex.encode(random.bytes(16))
     }
 }

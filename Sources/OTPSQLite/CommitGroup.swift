@@ -143,9 +143,8 @@ final class CommitGroup: Sendable {
             }
             return
         }
-        checkpointer.copyTail(on: connection)
         do throws(StoreError) {
-            try connection.statement("BEGIN IMMEDIATE").run()
+            try begin(on: connection, checkpointer: checkpointer)
         } catch {
             for job in batch { job.error = error }
             return
@@ -183,8 +182,7 @@ final class CommitGroup: Sendable {
         _ work: (SQLiteTransaction) throws(StoreError) -> T, on connection: SQLiteConnection, firewall ledger: FirewallLedger,
         checkpointer: WALCheckpointer
     ) throws(StoreError) -> T {
-        checkpointer.copyTail(on: connection)
-        try connection.statement("BEGIN IMMEDIATE").run()
+        try begin(on: connection, checkpointer: checkpointer)
         let firewall = FirewallBatch(ledger)
         do throws(StoreError) {
             let output = try work(SQLiteTransaction(connection: connection, firewall: firewall))
@@ -195,6 +193,12 @@ final class CommitGroup: Sendable {
             firewall.rolledBack()
             throw error
         }
+    }
+
+    /// Every batch's `BEGIN`, after the log pages a background checkpoint left behind are copied.
+    private static func begin(on connection: SQLiteConnection, checkpointer: WALCheckpointer) throws(StoreError) {
+        checkpointer.copyTail(on: connection)
+        try connection.statement("BEGIN IMMEDIATE").run()
     }
 
     /// The database failed under the batch: none of it stays, and every request hears so.

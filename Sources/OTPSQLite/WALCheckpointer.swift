@@ -81,10 +81,8 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
         let uncopied = frames - copied
         if uncopied >= WALCheckpointer.inlineFrames, let handle {
             // The same call SQLite's automatic checkpoint makes.
-            var checkpointed: Int32 = 0
-            if sqlite3_wal_checkpoint_v2(handle, "main", SQLITE_CHECKPOINT_PASSIVE, nil, &checkpointed) == SQLITE_OK {
-                copiedThrough.store(checkpointed, ordering: .relaxed)
-            }
+            let (rc, _, checkpointed) = SQLiteConnection.checkpointPassive(handle)
+            if rc == SQLITE_OK { copiedThrough.store(checkpointed, ordering: .relaxed) }
         } else if uncopied >= WALCheckpointer.backgroundFrames {
             request()
         }

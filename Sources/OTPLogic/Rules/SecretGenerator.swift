@@ -19,16 +19,25 @@ public struct SecretGenerator {
 
     /// 32 random bytes, base64url without padding (43 characters).
     public mutating func stepUpToken() -> String {
+        Base64URL.encode(random.bytes(32))
+    }
+}
+
+extension RandomNumberGenerator {
+    /// `count` (a multiple of 8) random bytes, one 64-bit draw per 8: each draw of the system
+    /// generator is a `getrandom` call.
+    public mutating func bytes(_ count: Int) -> [UInt8] {
+        precondition(count % 8 == 0)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        for _ in 0..<4 {
-            var word = random.next()
+        bytes.reserveCapacity(count)
+        for _ in 0..<count / 8 {
+            var word = next()
             for _ in 0..<8 {
                 bytes.append(UInt8(truncatingIfNeeded: word))
                 word >>= 8
             }
         }
-        return Base64URL.encode(bytes)
+        return bytes
     }
 }
 
