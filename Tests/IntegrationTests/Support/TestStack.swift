@@ -289,7 +289,22 @@ final class TestStack: OTPSession, @unchecked Sendable {
         }
     }
 
+    /// A loopback port nothing listens on and that no earlier call of this process handed out.
+    /// The port is probed by binding and closing, so the kernel may offer the same one again at
+    /// the next call: a stack asking for three ports at once would then get a clash (Apache
+    /// refusing to start with "Cannot define multiple Listeners on the same IP:port").
     static func freePort() throws -> Int {
+        for _ in 0..<64 {
+            let port = try probeFreePort()
+            let isNew = handedOutPorts.withLock { $0.insert(port).inserted }
+            if isNew { return port }
+        }
+        throw StackError("no free port that was not handed out already")
+    }
+
+    private static let handedOutPorts = LockedPorts()
+
+    private static func probeFreePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -327,4 +342,16 @@ final class TestStack: OTPSession, @unchecked Sendable {
 struct StackError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The ports `TestStack.freePort()` has handed out in this process.
+final class LockedPorts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ports = Set<Int>()
+
+    func withLock<T>(_ body: (inout Set<Int>) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&ports)
+    }
 }
