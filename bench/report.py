@@ -29,7 +29,7 @@ def machine_meta(args):
         "sqlite": sqlite3.sqlite_version,
         "valgrind": output(["valgrind", "--version"]),
         "workers": WORKERS, "synchronous": SYNCHRONOUS, "wrk_threads": 2,
-        "warmup_s": args.warmup, "duration_s": args.duration, "bracket_s": args.bracket, "cg_n1": args.cg_n1, "cg_n2": args.cg_n2,
+        "warmup_s": args.warmup, "duration_s": args.duration, "bracket_s": args.bracket, "rounds": args.rounds, "cg_n1": args.cg_n1, "cg_n2": args.cg_n2,
         "nginx_bench_server": "plain HTTP on 127.0.0.1, access_log off; principal from an unchecked Basic header",
         "db_dir": args.db_dir or "bench/.state (disk)",
     }
@@ -144,7 +144,8 @@ def markdown(data):
             "verify (right code)": "verify-right", "step-up-check": "step-up-check"}
     out = [
         f"{run_line(meta)} wrk: 2 threads (1 at 1 connection), {meta['warmup_s']} s warm-up, {meta['duration_s']} s "
-        f"measured ({meta['bracket_s']} s for the floor B runs between cases). otp-fcgi `--workers {WORKERS}`, log level info; floor B {WORKERS} threads with a writer mutex; "
+        f"measured ({meta['bracket_s']} s for the floor B runs between cases; the cases with a × floor B target in "
+        f"{meta.get('rounds', 1)} round{'' if meta.get('rounds', 1) == 1 else 's'}). otp-fcgi `--workers {WORKERS}`, log level info; floor B {WORKERS} threads with a writer mutex; "
         f"SQLite WAL, synchronous={SYNCHRONOUS.upper()} in both, databases in {meta['db_dir']}. nginx: the shipped files plus a plain-HTTP bench server on "
         f"127.0.0.1 (bench/nginx-bench.conf).",
         "",
@@ -201,6 +202,11 @@ def markdown(data):
                else "before and after the cases")
         notes.append(f"{key} at {MAIN_CONNECTIONS} connections ran {len(runs)} times: {', '.join(fmt(x) for x in runs)} req/s "
                      f"(the table shows the mean; {how}).")
+    for r in main:
+        if r.get("rounds"):
+            each = "; ".join(f"{fmt(x['x_floor_b'], 2)} × ({fmt(x['rps'])} req/s, p99 {fmt(x['p99_ms'], 1)} ms)" for x in r["rounds"])
+            notes.append(f"{r['case']} ran {len(r['rounds'])} rounds, each between two floor B runs: {each}. The table and the "
+                         f"targets show the median round.")
     runs = data.get("floor_runs", {}).get("floor B", [])
     if runs and max(runs) > 1.5 * min(runs):
         notes.append(f"**Noisy run**: floor B's throughput varied {max(runs) / min(runs):.1f}× between its runs. Anything that commits "
