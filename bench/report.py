@@ -209,9 +209,14 @@ def markdown(data):
                          f"targets show the median round.")
     runs = data.get("floor_runs", {}).get("floor B", [])
     if runs and max(runs) > 1.5 * min(runs):
-        notes.append(f"**Noisy run**: floor B's throughput varied {max(runs) / min(runs):.1f}× between its runs. Anything that commits "
-                     f"with synchronous=FULL is bound by fsync, and this disk's fsync time drifts: treat the req/s ratios and the "
+        notes.append(f"**Noisy run**: floor B's throughput varied {max(runs) / min(runs):.1f}× between its runs. The two CPUs are shared "
+                     f"by nginx, wrk and the responders, and the host's speed drifts with its other work: treat the req/s ratios and the "
                      f"scale ratio as rough; the instruction counts are unaffected.")
+    p99s = data.get("floor_b_p99_ms", [])
+    if p99s:
+        notes.append(f"floor B's own p99 at {MAIN_CONNECTIONS} connections ranged from {min(p99s):.1f} to {max(p99s):.1f} ms over its "
+                     f"{len(p99s)} runs (median {sorted(p99s)[(len(p99s) - 1) // 2]:.1f} ms): the p99 ≤ 10 ms targets ask more of "
+                     f"otp-fcgi's writes than one write transaction per request in C achieves on this machine.")
     return "\n".join(out + notes_lines(notes + case_notes(data))) + "\n"
 
 

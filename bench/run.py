@@ -188,6 +188,7 @@ def run(args, results_dir, started):
     results[("floor A", c)] = dict(floor_a_start, case="floor A", rps=round((floor_a_start["rps"] + floor_a_end["rps"]) / 2, 1),
                                    runs_rps=[floor_a_start["rps"], floor_a_end["rps"]])
     data["floor_runs"] = {"floor A": results[("floor A", c)]["runs_rps"], "floor B": all_b}
+    data["floor_b_p99_ms"] = [f["p99_ms"] for f in floor_bs]
     data["main"] = [results[k] for k in [("floor A", c), ("floor B", c), ("floor B plain", c), ("health", c), ("send", c),
                                          ("send firewall", c), ("wrong", c), ("right", c), ("check", c)]]
     if pg:
