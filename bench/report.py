@@ -75,7 +75,7 @@ def firewall_lines(data):
     lines = []
     if f["rps_ratio"] is not None:
         lines.append(f"send throughput with the firewall on: **{f['rps_ratio']:.2f} ×** send without it (the two runs follow each "
-                     f"other, each between floor B runs; fsync-bound, so the instructions below are the steadier figure)")
+                     f"other, each between floor B runs; req/s drift on this machine, so the instructions below are the steadier figure)")
     if f["extra"] is not None:
         lines.append(f"firewall per-send work: **{f['extra']:,} instructions = {100 * f['extra_share']:.1f} % of a send** "
                      f"({f['instructions_on']:,} instructions/request with the firewall on, {f['instructions_off']:,} without; "
