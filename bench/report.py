@@ -59,7 +59,10 @@ def firewall_figures(data):
     main = {r["case"]: r for r in data.get("main", [])}
     ins = data.get("instructions", {})
     off, on = ins.get("send", {}).get("per_request"), ins.get("send-firewall", {}).get("per_request")
-    figures = {"rps_ratio": ratio(main.get(SEND_FIREWALL, {}).get("rps"), main.get(SEND, {}).get("rps")),
+    # The send with the firewall runs once, right after the first round of the send without it.
+    send = main.get(SEND, {})
+    send_next_to_it = send.get("rounds", [send])[0].get("rps")
+    figures = {"rps_ratio": ratio(main.get(SEND_FIREWALL, {}).get("rps"), send_next_to_it),
                "instructions_off": off, "instructions_on": on,
                "extra": on - off if on is not None and off is not None else None}
     figures["extra_share"] = ratio(figures["extra"], on)
