@@ -168,8 +168,8 @@ def run(args, results_dir, started):
         ("floor B plain", lambda: runner.static("floor B, no writer mutex", "/floor-b-plain", c, 204)),
     ]
     # The cases with a × floor B target run in `--rounds` rounds, each case bracketed by floor B
-    # every time: on this shared machine one round's ratio moves by a third from one minute to the
-    # next, so a verdict from a single round is a coin toss. Each reports its median round.
+    # every time: on this shared machine a case's ratio moved by up to a fifth between runs minutes
+    # apart, so a verdict from a single round is a coin toss when the figure is near its target. Each reports its median round.
     rounds = {}
     for round_index in range(max(1, args.rounds)):
         for key, run_case in cases:
