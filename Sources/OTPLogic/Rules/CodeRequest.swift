@@ -52,7 +52,11 @@ struct CodeTarget {
 extension OTPService {
     /// Applies the step-up binding rules (a principal, delegation, a known action, the phone on
     /// record) and gives the request's log its fields.
-    func target(of request: CodeRequest) throws(OTPError) -> CodeTarget {
+    ///
+    /// `phoneOnRecordLater`: a step-up that names its phone is taken at its word here, without a
+    /// read; the caller then runs `phoneOnRecordRefusal(of:in:)` in its write transaction, before
+    /// it touches the code.
+    func target(of request: CodeRequest, phoneOnRecordLater: Bool = false) throws(OTPError) -> CodeTarget {
         // The request's fields go into the handler's metadata (the worker's) as one dictionary,
         // sized once and assigned once: a field at a time costs a copy and rehashes (this runs on
         // every send and verify).
@@ -82,8 +86,13 @@ extension OTPService {
             if let delegate = party.delegate { fields["delegate"] = .string(delegate) }
             if let action = request.action { fields["action"] = .string(action) }
             try bindingPolicy.checkAction(request.action)
-            let onRecord = try reading(logger(with: fields)) { () throws(StoreError) in try store.verifiedPhone(userID: party.user) }
-            let phone = try bindingPolicy.phone(onRecord: onRecord, requested: request.phone)
+            let phone: PhoneNumber
+            if phoneOnRecordLater, let requested = request.phone {
+                phone = requested
+            } else {
+                let onRecord = try reading(logger(with: fields)) { () throws(StoreError) in try store.verifiedPhone(userID: party.user) }
+                phone = try bindingPolicy.phone(onRecord: onRecord, requested: request.phone)
+            }
             let phoneHash = hasher.phoneHash(phone)
             fields["phone"] = .string(SecretHasher.logReference(phoneHash: phoneHash))
             return CodeTarget(
@@ -91,6 +100,20 @@ extension OTPService {
                 phoneHash: phoneHash, log: logger(with: fields), budgetUser: party.user,
                 budgetAddress: party.delegate == nil ? request.address : nil, locale: request.locale
             )
+        }
+    }
+
+    /// Why a step-up target's phone is not (or no longer) the user's verified phone, read in the
+    /// transaction that uses the code; nil when it is. In the transaction, so a phone replaced
+    /// after `target(of:)` read it cannot take a code of the old phone.
+    func phoneOnRecordRefusal(of target: CodeTarget, in transaction: any OTPStoreTransaction) throws(StoreError) -> OTPError? {
+        guard target.purpose == .stepUp else { return nil }
+        let onRecord = try transaction.verifiedPhone(userID: target.owner)
+        do throws(OTPError) {
+            _ = try bindingPolicy.phone(onRecord: onRecord, requested: target.phone)
+            return nil
+        } catch {
+            return error
         }
     }
 }
