@@ -74,13 +74,20 @@ struct JSONObjectParserTests {
         #expect(failure(text) == .malformed, "accepted: \(text)")
     }
 
-    @Test func rejectsInvalidUTF8InsideAString() {
+    @Test func rejectsInvalidUTF8InsideAString() throws {
         let bytes = Array(#"{"a": ""#.utf8) + [0xFF] + Array(#""}"#.utf8)
         #expect(throws: JSONObjectParser.Failure.malformed) { try JSONObjectParser.parse(bytes) }
         let overlong = Array(#"{"a": ""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8)
         #expect(throws: JSONObjectParser.Failure.malformed) { try JSONObjectParser.parse(overlong) }
         let surrogate = Array(#"{"a": ""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8)
         #expect(throws: JSONObjectParser.Failure.malformed) { try JSONObjectParser.parse(surrogate) }
+        // A 4-byte sequence cut after 3 bytes is repaired into one U+FFFD, also 3 bytes: a check
+        // that compares lengths only would let it through.
+        let truncated = Array(#"{"a": "x"#.utf8) + [0xF0, 0x9F, 0x98] + Array(#""}"#.utf8)
+        #expect(throws: JSONObjectParser.Failure.malformed) { try JSONObjectParser.parse(truncated) }
+        let escaped = Array(#"{"a": "\n"#.utf8) + [0xF0, 0x9F, 0x98] + Array(#""}"#.utf8)
+        #expect(throws: JSONObjectParser.Failure.malformed) { try JSONObjectParser.parse(escaped) }
+        #expect(try JSONObjectParser.parse(Array(#"{"a": "x😀"}"#.utf8)) == [member("a", .string("x😀"))])
     }
 
     @Test func acceptsNestingOfThirtyTwoLevels() throws {

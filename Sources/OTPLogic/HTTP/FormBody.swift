@@ -59,7 +59,7 @@ public enum FormBody {
             }
             index += 1
         }
-        guard let text = String(validating: out, as: UTF8.self) else { throw .malformed("a field that is not UTF-8") }
+        guard let text = String(validUTF8: out) else { throw .malformed("a field that is not UTF-8") }
         guard !text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r") || $0.value == 0x7f }) else {
             throw .malformed("a control character")
         }

@@ -85,7 +85,7 @@ public enum Principal: Sendable, Equatable {
             self.init(remoteUserValues: values.map { String(decoding: $0, as: UTF8.self) })
             return
         }
-        guard let value = String(validating: values[0], as: UTF8.self) else {
+        guard let value = String(validUTF8: values[0]) else {
             self = .invalid
             return
         }

@@ -170,7 +170,7 @@ public enum JSONObjectParser {
                 end += 1
             }
             if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-                guard let text = String(validating: bytes[index..<end], as: UTF8.self) else { throw .malformed }
+                guard let text = String(validUTF8: bytes[index..<end]) else { throw .malformed }
                 index = end + 1
                 return text
             }
@@ -178,7 +178,7 @@ public enum JSONObjectParser {
             var run = index
             func flush(_ end: Int) throws(Failure) {
                 guard run < end else { return }
-                guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw .malformed }
+                guard let text = String(validUTF8: bytes[run..<end]) else { throw .malformed }
                 scalars.append(contentsOf: text.unicodeScalars)
             }
             while true {
