@@ -26,16 +26,15 @@ public struct KeyValueLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        // Later sources win: the handler's metadata, then the provider's, then the event's.
-        var fields: [(key: String, value: Logger.MetadataValue)] = []
+        // Later sources win: the handler's metadata, then the provider's, then the event's. All go
+        // into one list in that order; `line` sorts it by key and, of equal keys, writes the last.
+        // (No lookups to find overridden keys: each would hash the key, on every line.)
         let provided = metadataProvider?.get() ?? [:]
         let extra = event.metadata ?? [:]
+        var fields: [(key: String, value: Logger.MetadataValue)] = []
         fields.reserveCapacity(metadata.count + provided.count + extra.count)
-        // An empty dictionary is not asked: a lookup hashes the key first.
-        for (key, value) in metadata where (provided.isEmpty || provided[key] == nil) && (extra.isEmpty || extra[key] == nil) {
-            fields.append((key, value))
-        }
-        for (key, value) in provided where extra.isEmpty || extra[key] == nil { fields.append((key, value)) }
+        for (key, value) in metadata { fields.append((key, value)) }
+        for (key, value) in provided { fields.append((key, value)) }
         for (key, value) in extra { fields.append((key, value)) }
         let line = KeyValueLogHandler.line(level: event.level, message: event.message.description, fields: fields) { buffer in
             KeyValueLogHandler.appendTimestamp(to: &buffer)
@@ -57,8 +56,15 @@ public struct KeyValueLogHandler: LogHandler {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// A field's key and its place in the list: what is sorted (moving the values would copy them).
+    private struct SortKey {
+        var key: String
+        var position: Int
+    }
+
+    /// `fields` in the order of their sources; of two equal keys the later one is written.
     private static func line(
-        level: Logger.Level, message: String, fields: consuming [(key: String, value: Logger.MetadataValue)], timestamp: (inout [UInt8]) -> Void
+        level: Logger.Level, message: String, fields: [(key: String, value: Logger.MetadataValue)], timestamp: (inout [UInt8]) -> Void
     ) -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(512)
@@ -68,15 +74,18 @@ public struct KeyValueLogHandler: LogHandler {
         buffer.appendUTF8(level.rawValue)
         buffer.append(contentsOf: " msg=".utf8)
         appendValue(message, to: &buffer)
-        fields.sort { $0.key < $1.key }
-        for (key, value) in fields {
+        var order = fields.indices.map { SortKey(key: fields[$0].key, position: $0) }
+        order.sort { $0.key != $1.key ? $0.key < $1.key : $0.position < $1.position }
+        for index in order.indices {
+            if index + 1 < order.count && order[index + 1].key == order[index].key { continue }
+            let field = fields[order[index].position]
             buffer.append(0x20)
-            buffer.appendUTF8(key)
+            buffer.appendUTF8(field.key)
             buffer.append(UInt8(ascii: "="))
-            switch value {
+            switch field.value {
             case .string(let text): appendValue(text, to: &buffer)
             case .stringConvertible(let convertible): appendValue(convertible.description, to: &buffer)
-            default: appendValue(value.description, to: &buffer)
+            default: appendValue(field.value.description, to: &buffer)
             }
         }
         buffer.append(0x0a)
@@ -109,33 +118,59 @@ public struct KeyValueLogHandler: LogHandler {
         return String(decoding: buffer, as: UTF8.self)
     }
 
+    /// The timestamp of `seconds` and `nanoseconds` since the epoch.
+    static func timestamp(seconds: Int, nanoseconds: Int) -> String {
+        var buffer: [UInt8] = []
+        appendTimestamp(seconds: seconds, nanoseconds: nanoseconds, to: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
     private static func appendTimestamp(to buffer: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) {
+        appendTimestamp(seconds: now.tv_sec, nanoseconds: now.tv_nsec, to: &buffer)
+    }
+
+    /// By arithmetic, not `gmtime_r`: glibc's takes its time zone lock on every call, which the
+    /// workers writing lines at once would queue on.
+    private static func appendTimestamp(seconds: Int, nanoseconds: Int, to buffer: inout [UInt8]) {
+        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        let (day, second) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
+        let date = civilDate(daysSinceEpoch: day)
+        func two(_ value: Int) {
             buffer.append(UInt8(ascii: "0") + UInt8(value / 10 % 10))
             buffer.append(UInt8(ascii: "0") + UInt8(value % 10))
         }
-        let year = parts.tm_year + 1900
-        two(year / 100)
-        two(year % 100)
+        two(date.year / 100)
+        two(date.year % 100)
         buffer.append(UInt8(ascii: "-"))
-        two(parts.tm_mon + 1)
+        two(date.month)
         buffer.append(UInt8(ascii: "-"))
-        two(parts.tm_mday)
+        two(date.day)
         buffer.append(UInt8(ascii: "T"))
-        two(parts.tm_hour)
+        two(second / 3600)
         buffer.append(UInt8(ascii: ":"))
-        two(parts.tm_min)
+        two(second / 60 % 60)
         buffer.append(UInt8(ascii: ":"))
-        two(parts.tm_sec)
+        two(second % 60)
         buffer.append(UInt8(ascii: "."))
-        let milliseconds = Int32(now.tv_nsec / 1_000_000)
+        let milliseconds = nanoseconds / 1_000_000
         buffer.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
         two(milliseconds % 100)
         buffer.append(UInt8(ascii: "Z"))
+    }
+
+    /// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's
+    /// `civil_from_days`: 400-year eras of 146,097 days, years that start on 1 March).
+    static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

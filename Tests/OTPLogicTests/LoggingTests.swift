@@ -48,6 +48,41 @@ struct KeyValueLogHandlerTests {
         #expect(stamp.wholeMatch(of: pattern) != nil, "\(stamp)")
     }
 
+    @Test func timestampAgreesWithGmtimeAcrossLeapYearsAndCenturies() throws {
+        // Every day from 1970 to 2200, a second later each day (leap days, 2000, 2100), and the
+        // ends of a few days and years.
+        var probes = Array(stride(from: 0, to: 7_258_118_400, by: 86_401))
+        probes += [951_782_399, 951_782_400, 951_868_800, 4_107_542_399, 4_107_542_400, 1_767_225_599, 1_767_225_600]
+        for seconds in probes {
+            var time = time_t(seconds)
+            var parts = tm()
+            try #require(gmtime_r(&time, &parts) != nil)
+            let expected = String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.042Z", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+                parts.tm_min, parts.tm_sec
+            )
+            let stamp = KeyValueLogHandler.timestamp(seconds: seconds, nanoseconds: 42_999_999)
+            guard stamp == expected else {
+                Issue.record("\(seconds): \(stamp), gmtime_r says \(expected)")
+                return
+            }
+        }
+        #expect(KeyValueLogHandler.timestamp(seconds: 1_795_242_540, nanoseconds: 123_000_000) == KeyValueLogHandlerTests.ts)
+    }
+
+    @Test func aKeyGivenAgainByTheEventIsWrittenOnceWithTheEventsValue() throws {
+        var fds: [Int32] = [0, 0]
+        try #require(pipe(&fds) == 0)
+        var logger = Logger(label: "t") { _ in KeyValueLogHandler(logLevel: .info, fileDescriptor: fds[1]) }
+        logger[metadataKey: "outcome"] = "pending"
+        logger[metadataKey: "phone"] = "8230f6bd440e"
+        logger.info("code sent", metadata: ["outcome": "sent", "event": "otp.send"])
+        close(fds[1])
+        let output = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true).readDataToEndOfFile()
+        let line = String(decoding: output, as: UTF8.self)
+        #expect(line.hasSuffix(" level=info msg=\"code sent\" event=otp.send outcome=sent phone=8230f6bd440e\n"), "\(line)")
+    }
+
     @Test func handlerWritesOneLinePerEventAtOrAboveItsLevel() throws {
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
