@@ -47,6 +47,8 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
     private let tailWanted = Atomic<Bool>(false)
     /// Checkpoints completed on the thread (tests read it).
     let completed = Atomic<Int>(0)
+    /// The log's size (pages) after the last commit on a watched connection (tests read it).
+    let logFrames = Atomic<Int32>(0)
 
     init(path: String) {
         self.path = path
@@ -72,6 +74,7 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
     /// Counted from what was last copied, not from the log's start: while readers keep the log
     /// from restarting, SQLite's own rule would checkpoint (and sync twice) after every commit.
     fileprivate func committed(_ handle: OpaquePointer?, frames: Int32) {
+        logFrames.store(frames, ordering: .relaxed)
         var copied = copiedThrough.load(ordering: .relaxed)
         if frames < copied {
             // The log restarted from its beginning since: everything in it is new.
