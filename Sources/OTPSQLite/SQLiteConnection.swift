@@ -11,7 +11,14 @@ final class SQLiteConnection {
     /// Nothing is written yet: `configureForWriting` switches WAL on once the schema was checked.
     private let busyTimeoutMilliseconds: Int
 
+    /// Process-wide settings, made once before the first connection opens (SQLite refuses them
+    /// later). Memory statistics off: with them on, each of SQLite's allocations (some 30 per
+    /// request) takes one mutex that every worker, the writer and the checkpointer share. Nothing
+    /// here reads them. False if SQLite was already in use in this process.
+    static let libraryConfigured: Bool = otp_sqlite_disable_memory_statistics() == SQLITE_OK
+
     init(path: String, busyTimeoutMilliseconds: Int, readOnly: Bool = false) throws(StoreError) {
+        _ = SQLiteConnection.libraryConfigured
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var opened: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 @testable import OTPLogic
@@ -14,6 +15,14 @@ struct StoreTests {
         #expect(try h.store.schemaVersion() == Schema.currentVersion)
         let tables = try h.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").compactMap { $0[0] }
         #expect(tables == ["notification_preferences", "otp_codes", "sms_deliveries", "sms_firewall", "sms_firewall_log", "step_up_tokens", "users"])
+    }
+
+    @Test func sqliteKeepsNoMemoryStatisticsSoItsAllocationsShareNoLock() throws {
+        let h = try Harness()
+        try h.send()
+        #expect(SQLiteConnection.libraryConfigured, "configured before SQLite's first use in the process")
+        // With the statistics on, this counts every byte SQLite holds (its caches, the statements).
+        #expect(sqlite3_memory_used() == 0)
     }
 
     @Test func databaseIsInWALMode() throws {

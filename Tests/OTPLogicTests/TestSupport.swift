@@ -151,6 +151,7 @@ enum SQLiteFile {
     }
 
     private static func withConnection<T>(_ path: String, flags: Int32, _ body: (OpaquePointer) throws -> T) throws -> T {
+        _ = SQLiteConnection.libraryConfigured  // as the store does before SQLite's first use
         var db: OpaquePointer?
         guard sqlite3_open_v2(path, &db, flags, nil) == SQLITE_OK, let db else {
             sqlite3_close_v2(db)
