@@ -63,13 +63,15 @@ public enum Hex {
     public static func encode<D: Digest>(_ digest: D) -> String { digest.withUnsafeBytes(encode(raw:)) }
     public static func encode<H: HashFunction>(_ code: HashedAuthenticationCode<H>) -> String { code.withUnsafeBytes(encode(raw:)) }
 
+    private static let digits: StaticString = "0123456789abcdef"
+
     private static func encode(raw bytes: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble }
+            let digits = digits.utf8Start
             var index = 0
             for byte in bytes {
-                out[index] = digit(byte >> 4)
-                out[index + 1] = digit(byte & 0x0f)
+                out[index] = digits[Int(byte >> 4)]
+                out[index + 1] = digits[Int(byte & 0x0f)]
                 index += 2
             }
             return index
