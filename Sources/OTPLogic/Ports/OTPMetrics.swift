@@ -11,11 +11,12 @@ public final class OTPMetrics {
     private var deliveryLatencies: [String: Timer] = [:]
     private var budgetCounters = [Counter?](repeating: nil, count: BudgetScope.allCases.count)
 
-    /// A series: the metric and up to two label values (the label names follow from the metric).
+    /// A series: the metric (by the address of its name, a literal) and up to two label values
+    /// (the label names follow from the metric). Found on every request: no name is hashed.
     private struct SeriesKey: Hashable {
-        var name: String
-        var first: String = ""
-        var second: String = ""
+        var name: UnsafeRawPointer
+        var first: String
+        var second: String
     }
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
@@ -24,12 +25,12 @@ public final class OTPMetrics {
     }
 
     public func send(_ purpose: Purpose, _ outcome: SendMetricOutcome) {
-        counter("otp_sends_total", [("purpose", purpose.rawValue), ("outcome", outcome.rawValue)]).increment()
+        counter("otp_sends_total", purpose.rawValue, outcome.rawValue, labels: [("purpose", purpose.rawValue), ("outcome", outcome.rawValue)]).increment()
     }
 
     /// A provider failure, by class.
     public func providerError(_ error: SMSError) {
-        counter("otp_sms_provider_errors_total", [("class", error.failureClass.rawValue)]).increment()
+        counter("otp_sms_provider_errors_total", error.failureClass.rawValue, labels: [("class", error.failureClass.rawValue)]).increment()
     }
 
     public func providerCall(seconds: Double) {
@@ -38,7 +39,7 @@ public final class OTPMetrics {
 
     /// A delivery status a provider reported (`otp_sms_delivery_total{provider,status}`).
     public func delivery(provider: String, status: DeliveryStatus) {
-        counter("otp_sms_delivery_total", [("provider", provider), ("status", status.rawValue)]).increment()
+        counter("otp_sms_delivery_total", provider, status.rawValue, labels: [("provider", provider), ("status", status.rawValue)]).increment()
     }
 
     /// Seconds from the provider's acceptance to the delivery report (`otp_sms_delivery_latency_seconds{provider}`).
@@ -49,20 +50,20 @@ public final class OTPMetrics {
     }
 
     public func verify(_ purpose: Purpose, _ outcome: VerifyMetricOutcome) {
-        counter("otp_verifies_total", [("purpose", purpose.rawValue), ("outcome", outcome.label)]).increment()
+        counter("otp_verifies_total", purpose.rawValue, outcome.label, labels: [("purpose", purpose.rawValue), ("outcome", outcome.label)]).increment()
     }
 
     public func lockout(_ purpose: Purpose) {
-        counter("otp_lockouts_total", [("purpose", purpose.rawValue)]).increment()
+        counter("otp_lockouts_total", purpose.rawValue, labels: [("purpose", purpose.rawValue)]).increment()
     }
 
     public func stepUpCheck(_ outcome: StepUpCheckMetricOutcome) {
-        counter("otp_step_up_checks_total", [("outcome", outcome.outcomeLabel), ("reason", outcome.reasonLabel)]).increment()
+        counter("otp_step_up_checks_total", outcome.outcomeLabel, outcome.reasonLabel, labels: [("outcome", outcome.outcomeLabel), ("reason", outcome.reasonLabel)]).increment()
     }
 
     /// What the SMS firewall stopped, or in monitor mode would have stopped.
     public func firewall(_ reason: FirewallBlockReason, mode: FirewallConfiguration.Mode) {
-        counter("otp_sms_firewall_blocks_total", [("reason", reason.rawValue), ("mode", mode.rawValue)]).increment()
+        counter("otp_sms_firewall_blocks_total", reason.rawValue, mode.rawValue, labels: [("reason", reason.rawValue), ("mode", mode.rawValue)]).increment()
     }
 
     /// One send charged to a budget of `scope`.
@@ -70,24 +71,27 @@ public final class OTPMetrics {
         // Up to four a send: kept by scope, not looked up by name and label.
         let index = scope.index
         if let counter = budgetCounters[index] { return counter.increment() }
-        let made = counter("otp_sms_budget_charged_total", [("scope", scope.rawValue)])
+        let made = counter("otp_sms_budget_charged_total", scope.rawValue, labels: [("scope", scope.rawValue)])
         budgetCounters[index] = made
         made.increment()
     }
 
     /// The tripwire paused a country.
     public func countryPaused() {
-        counter("otp_sms_country_pauses_total", []).increment()
+        counter("otp_sms_country_pauses_total", labels: []).increment()
     }
 
     public func storageError(_ kind: StoreError.Kind) {
-        counter("otp_db_errors_total", [("kind", kind.rawValue)]).increment()
+        counter("otp_db_errors_total", kind.rawValue, labels: [("kind", kind.rawValue)]).increment()
     }
 
-    private func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
-        let key = SeriesKey(name: name, first: labels.first?.1 ?? "", second: labels.count > 1 ? labels[1].1 : "")
+    /// The counter of a series, made on first use. `labels` is built only then.
+    private func counter(
+        _ name: StaticString, _ first: String = "", _ second: String = "", labels: @autoclosure () -> [(String, String)]
+    ) -> Counter {
+        let key = SeriesKey(name: UnsafeRawPointer(name.utf8Start), first: first, second: second)
         if let existing = counters[key] { return existing }
-        let made = Counter(label: name, dimensions: labels, factory: factory)
+        let made = Counter(label: name.description, dimensions: labels(), factory: factory)
         counters[key] = made
         return made
     }
