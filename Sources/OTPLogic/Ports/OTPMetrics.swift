@@ -25,7 +25,8 @@ public final class OTPMetrics {
     }
 
     public func send(_ purpose: Purpose, _ outcome: SendMetricOutcome) {
-        counter("otp_sends_total", purpose.rawValue, outcome.rawValue, labels: [("purpose", purpose.rawValue), ("outcome", outcome.rawValue)]).increment()
+        counter("otp_sends_total", purpose.rawValue, outcome.rawValue,
+            labels: [("purpose", purpose.rawValue), ("outcome", outcome.rawValue)]).increment()
     }
 
     /// A provider failure, by class.
@@ -39,7 +40,8 @@ public final class OTPMetrics {
 
     /// A delivery status a provider reported (`otp_sms_delivery_total{provider,status}`).
     public func delivery(provider: String, status: DeliveryStatus) {
-        counter("otp_sms_delivery_total", provider, status.rawValue, labels: [("provider", provider), ("status", status.rawValue)]).increment()
+        counter("otp_sms_delivery_total", provider, status.rawValue,
+            labels: [("provider", provider), ("status", status.rawValue)]).increment()
     }
 
     /// Seconds from the provider's acceptance to the delivery report (`otp_sms_delivery_latency_seconds{provider}`).
@@ -50,7 +52,8 @@ public final class OTPMetrics {
     }
 
     public func verify(_ purpose: Purpose, _ outcome: VerifyMetricOutcome) {
-        counter("otp_verifies_total", purpose.rawValue, outcome.label, labels: [("purpose", purpose.rawValue), ("outcome", outcome.label)]).increment()
+        counter("otp_verifies_total", purpose.rawValue, outcome.label,
+            labels: [("purpose", purpose.rawValue), ("outcome", outcome.label)]).increment()
     }
 
     public func lockout(_ purpose: Purpose) {
@@ -58,12 +61,14 @@ public final class OTPMetrics {
     }
 
     public func stepUpCheck(_ outcome: StepUpCheckMetricOutcome) {
-        counter("otp_step_up_checks_total", outcome.outcomeLabel, outcome.reasonLabel, labels: [("outcome", outcome.outcomeLabel), ("reason", outcome.reasonLabel)]).increment()
+        counter("otp_step_up_checks_total", outcome.outcomeLabel, outcome.reasonLabel,
+            labels: [("outcome", outcome.outcomeLabel), ("reason", outcome.reasonLabel)]).increment()
     }
 
     /// What the SMS firewall stopped, or in monitor mode would have stopped.
     public func firewall(_ reason: FirewallBlockReason, mode: FirewallConfiguration.Mode) {
-        counter("otp_sms_firewall_blocks_total", reason.rawValue, mode.rawValue, labels: [("reason", reason.rawValue), ("mode", mode.rawValue)]).increment()
+        counter("otp_sms_firewall_blocks_total", reason.rawValue, mode.rawValue,
+            labels: [("reason", reason.rawValue), ("mode", mode.rawValue)]).increment()
     }
 
     /// One send charged to a budget of `scope`.
