@@ -22,20 +22,9 @@ struct SigV4Signer {
 
     /// `YYYYMMDD'T'HHMMSS'Z'` of a Unix time (UTC).
     static func amzDate(_ time: UnixTime) -> String {
-        let days = time >= 0 ? time / 86_400 : (time - 86_399) / 86_400
-        let seconds = Int(time - days * 86_400)
-        // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(year)\(two(month))\(two(day))T\(two(Int64(seconds / 3600)))\(two(Int64(seconds / 60 % 60)))\(two(Int64(seconds % 60)))Z"
+        let utc = UTCDateTime(secondsSinceEpoch: time)
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(utc.year)\(two(utc.month))\(two(utc.day))T\(two(utc.hour))\(two(utc.minute))\(two(utc.second))Z"
     }
 
     /// RFC 3986 percent-encoding as SigV4 wants it: everything but `A–Z a–z 0–9 - _ . ~`.

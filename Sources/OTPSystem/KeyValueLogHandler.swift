@@ -131,46 +131,30 @@ public struct KeyValueLogHandler: LogHandler {
         appendTimestamp(seconds: now.tv_sec, nanoseconds: now.tv_nsec, to: &buffer)
     }
 
-    /// By arithmetic, not `gmtime_r`: glibc's takes its time zone lock on every call, which the
-    /// workers writing lines at once would queue on.
+    /// By arithmetic (`UTCDateTime`), not `gmtime_r`: glibc's takes its time zone lock on every
+    /// call, which the workers writing lines at once would queue on.
     private static func appendTimestamp(seconds: Int, nanoseconds: Int, to buffer: inout [UInt8]) {
-        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
-        let (day, second) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
-        let date = civilDate(daysSinceEpoch: day)
+        let time = UTCDateTime(secondsSinceEpoch: Int64(seconds))
         func two(_ value: Int) {
             buffer.append(UInt8(ascii: "0") + UInt8(value / 10 % 10))
             buffer.append(UInt8(ascii: "0") + UInt8(value % 10))
         }
-        two(date.year / 100)
-        two(date.year % 100)
+        two(time.year / 100)
+        two(time.year % 100)
         buffer.append(UInt8(ascii: "-"))
-        two(date.month)
+        two(time.month)
         buffer.append(UInt8(ascii: "-"))
-        two(date.day)
+        two(time.day)
         buffer.append(UInt8(ascii: "T"))
-        two(second / 3600)
+        two(time.hour)
         buffer.append(UInt8(ascii: ":"))
-        two(second / 60 % 60)
+        two(time.minute)
         buffer.append(UInt8(ascii: ":"))
-        two(second % 60)
+        two(time.second)
         buffer.append(UInt8(ascii: "."))
         let milliseconds = nanoseconds / 1_000_000
         buffer.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
         two(milliseconds % 100)
         buffer.append(UInt8(ascii: "Z"))
-    }
-
-    /// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's
-    /// `civil_from_days`: 400-year eras of 146,097 days, years that start on 1 March).
-    static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
-        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
