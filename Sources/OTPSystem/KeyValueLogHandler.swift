@@ -31,11 +31,10 @@ public struct KeyValueLogHandler: LogHandler {
         // (No lookups to find overridden keys: each would hash the key, on every line.)
         let provided = metadataProvider?.get() ?? [:]
         let extra = event.metadata ?? [:]
-        var fields: [(key: String, value: Logger.MetadataValue)] = []
-        fields.reserveCapacity(metadata.count + provided.count + extra.count)
-        for (key, value) in metadata { fields.append((key, value)) }
-        for (key, value) in provided { fields.append((key, value)) }
-        for (key, value) in extra { fields.append((key, value)) }
+        var fields = Fields(capacity: metadata.count + provided.count + extra.count)
+        fields.append(metadata)
+        fields.append(provided)
+        fields.append(extra)
         let line = KeyValueLogHandler.line(level: event.level, message: event.message.description, fields: fields) { buffer in
             KeyValueLogHandler.appendTimestamp(to: &buffer)
         }
@@ -52,20 +51,33 @@ public struct KeyValueLogHandler: LogHandler {
 
     /// One line, keys after the fixed three in sorted order so lines are easy to diff and grep.
     public static func format(timestamp: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        let bytes = line(level: level, message: message, fields: metadata.map { ($0.key, $0.value) }) { $0.append(contentsOf: timestamp.utf8) }
+        var fields = Fields(capacity: metadata.count)
+        fields.append(metadata)
+        let bytes = line(level: level, message: message, fields: fields) { $0.append(contentsOf: timestamp.utf8) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// A field's key and its place in the list: what is sorted (moving the values would copy them).
-    private struct SortKey {
-        var key: String
-        var position: Int
+    /// A line's fields in the order of their sources, keys apart from values so that sorting by
+    /// key never copies a value.
+    private struct Fields {
+        var keys: [String] = []
+        var values: [Logger.MetadataValue] = []
+
+        init(capacity: Int) {
+            keys.reserveCapacity(capacity)
+            values.reserveCapacity(capacity)
+        }
+
+        mutating func append(_ metadata: Logger.Metadata) {
+            for (key, value) in metadata {
+                keys.append(key)
+                values.append(value)
+            }
+        }
     }
 
-    /// `fields` in the order of their sources; of two equal keys the later one is written.
-    private static func line(
-        level: Logger.Level, message: String, fields: [(key: String, value: Logger.MetadataValue)], timestamp: (inout [UInt8]) -> Void
-    ) -> [UInt8] {
+    /// Of two equal keys the later one (in source order) is written.
+    private static func line(level: Logger.Level, message: String, fields: Fields, timestamp: (inout [UInt8]) -> Void) -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(512)
         buffer.append(contentsOf: "ts=".utf8)
@@ -74,18 +86,30 @@ public struct KeyValueLogHandler: LogHandler {
         buffer.appendUTF8(level.rawValue)
         buffer.append(contentsOf: " msg=".utf8)
         appendValue(message, to: &buffer)
-        var order = fields.indices.map { SortKey(key: fields[$0].key, position: $0) }
-        order.sort { $0.key != $1.key ? $0.key < $1.key : $0.position < $1.position }
-        for index in order.indices {
-            if index + 1 < order.count && order[index + 1].key == order[index].key { continue }
-            let field = fields[order[index].position]
-            buffer.append(0x20)
-            buffer.appendUTF8(field.key)
-            buffer.append(UInt8(ascii: "="))
-            switch field.value {
-            case .string(let text): appendValue(text, to: &buffer)
-            case .stringConvertible(let convertible): appendValue(convertible.description, to: &buffer)
-            default: appendValue(field.value.description, to: &buffer)
+        fields.keys.withUnsafeBufferPointer { keys in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: keys.count) { order in
+                // Positions by key, equal keys in source order: an insertion sort, as a line has a
+                // handful of fields (a general sort costs more in its setup than in its compares).
+                for position in keys.indices {
+                    var slot = position
+                    while slot > 0 && keys[order[slot - 1]] > keys[position] {
+                        order[slot] = order[slot - 1]
+                        slot -= 1
+                    }
+                    order[slot] = position
+                }
+                for index in keys.indices {
+                    let position = order[index]
+                    if index + 1 < keys.count && keys[order[index + 1]] == keys[position] { continue }
+                    buffer.append(0x20)
+                    buffer.appendUTF8(keys[position])
+                    buffer.append(UInt8(ascii: "="))
+                    switch fields.values[position] {
+                    case .string(let text): appendValue(text, to: &buffer)
+                    case .stringConvertible(let convertible): appendValue(convertible.description, to: &buffer)
+                    case let value: appendValue(value.description, to: &buffer)
+                    }
+                }
             }
         }
         buffer.append(0x0a)
@@ -96,9 +120,8 @@ public struct KeyValueLogHandler: LogHandler {
     private static func appendValue(_ value: String, to buffer: inout [UInt8]) {
         var contiguous = value
         let plain = contiguous.withUTF8 { bytes in
-            guard !bytes.isEmpty, !bytes.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7f }) else {
-                return false
-            }
+            guard !bytes.isEmpty else { return false }
+            for byte in bytes where byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=") || byte == 0x7f { return false }
             buffer.append(contentsOf: bytes)
             return true
         }

@@ -19,6 +19,18 @@ struct KeyValueLogHandlerTests {
         #expect(line == "ts=2026-11-21T06:29:00.123Z level=info msg=\"code sent\" event=otp.send outcome=sent phone=8230f6bd440e purpose=verify_phone\n")
     }
 
+    @Test func manyKeysComeOutSortedWhateverOrderTheyArriveIn() {
+        let keys = ["zone", "a", "k10", "k2", "event", "Z", "k1", "user", "b", "outcome", "k02", "phone", "a0", "worker"]
+        for rotation in keys.indices {
+            let arriving = Array(keys[rotation...] + keys[..<rotation])
+            var metadata: Logger.Metadata = [:]
+            for key in arriving { metadata[key] = .string("v-" + key) }
+            let line = KeyValueLogHandler.format(timestamp: KeyValueLogHandlerTests.ts, level: .info, message: "m", metadata: metadata)
+            let expected = keys.sorted().map { " \($0)=v-\($0)" }.joined()
+            #expect(line == "ts=\(KeyValueLogHandlerTests.ts) level=info msg=m" + expected + "\n")
+        }
+    }
+
     @Test func lineWithoutMetadataHasOnlyTheFixedFields() {
         #expect(KeyValueLogHandler.format(timestamp: KeyValueLogHandlerTests.ts, level: .error, message: "boom", metadata: [:])
             == "ts=2026-11-21T06:29:00.123Z level=error msg=boom\n")
