@@ -48,6 +48,46 @@ struct WALCheckpointerTests {
         #expect(try reader.statement("PRAGMA integrity_check").first { $0.text(0) } == "ok")
     }
 
+    @Test func aCheckpointHeldBackByAReaderIsAskedForAgainOnlyAfterTheThresholdNotAtEveryCommit() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("otp.sqlite3")
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path, synchronous: .normal), clock: SystemClock())
+        let checkpointer = store.commits.checkpointer
+        try WALCheckpointerTests.insert(5, from: 0, into: store)
+        // A reader's snapshot: no checkpoint can copy the pages committed after it, so every
+        // checkpoint from here on copies part of the log at most.
+        let reader = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1_000)
+        try reader.execute("BEGIN")
+        _ = try reader.statement("SELECT count(*) FROM step_up_tokens").first { $0.integer(0) }
+        defer { try? reader.execute("COMMIT") }
+
+        var next = 5
+        func commitUntil(checkpoints: Int) throws {
+            let deadline = Date().addingTimeInterval(20)
+            while checkpointer.completed.load(ordering: .relaxed) < checkpoints && Date() < deadline {
+                try WALCheckpointerTests.insert(1, from: next, into: store)
+                next += 1
+            }
+        }
+        try commitUntil(checkpoints: 1)
+        try #require(checkpointer.completed.load(ordering: .relaxed) >= 1, "the log past the threshold woke the thread")
+        // Commits made while that checkpoint ran may have asked for one more: let it run too.
+        usleep(300_000)
+        let settled = checkpointer.completed.load(ordering: .relaxed)
+
+        // Far fewer pages than the threshold since: the log still holds uncopied pages, but no
+        // checkpoint is asked for (before, each commit asked, and the thread synced in vain).
+        try WALCheckpointerTests.insert(20, from: next, into: store)
+        next += 20
+        usleep(300_000)
+        #expect(checkpointer.completed.load(ordering: .relaxed) == settled, "no checkpoint for the commits below the threshold")
+
+        // Past the threshold again: the next one (and perhaps one more, asked for while it ran).
+        try commitUntil(checkpoints: settled + 1)
+        #expect(checkpointer.completed.load(ordering: .relaxed) >= settled + 1, "asked for again past the threshold")
+    }
+
     @Test func aFailingCheckpointIsReportedOnceAndTheWritesGoOn() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
