@@ -63,17 +63,18 @@ final class SQLiteConnection {
     /// or waiting for one; returns the log's size and how much of it is copied, in pages (-1 when
     /// not known). Another checkpoint already running (`SQLITE_BUSY`) is not a failure.
     func checkpointPassive() throws(StoreError) -> (log: Int32, checkpointed: Int32) {
-        let (rc, log, checkpointed) = SQLiteConnection.checkpointPassive(handle)
-        guard rc == SQLITE_OK || rc & 0xff == SQLITE_BUSY else { throw failure(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        let (ran, log, checkpointed) = SQLiteConnection.checkpointPassive(handle)
+        guard ran else { throw failure(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
         return (log, checkpointed)
     }
 
-    /// The same on a bare handle (the WAL hook gets one): SQLite's result code and the pages.
-    static func checkpointPassive(_ handle: OpaquePointer) -> (rc: Int32, log: Int32, checkpointed: Int32) {
+    /// The same on a bare handle (the WAL hook gets one): whether it ran, and the pages.
+    /// Another checkpoint already running (`SQLITE_BUSY`) counts as run.
+    static func checkpointPassive(_ handle: OpaquePointer) -> (ran: Bool, log: Int32, checkpointed: Int32) {
         var log: Int32 = -1
         var checkpointed: Int32 = -1
         let rc = sqlite3_wal_checkpoint_v2(handle, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &checkpointed)
-        return (rc, log, checkpointed)
+        return (rc == SQLITE_OK || rc & 0xff == SQLITE_BUSY, log, checkpointed)
     }
 
     deinit {

@@ -94,8 +94,8 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
         let unchecked = frames - checked
         if unchecked >= WALCheckpointer.inlineFrames, let handle {
             // The same call SQLite's automatic checkpoint makes.
-            let (rc, log, _) = SQLiteConnection.checkpointPassive(handle)
-            if rc == SQLITE_OK || rc & 0xff == SQLITE_BUSY { recordCheckpoint(log: log) }
+            let (ran, log, _) = SQLiteConnection.checkpointPassive(handle)
+            if ran { recordCheckpoint(log: log) }
         } else if unchecked >= WALCheckpointer.backgroundFrames {
             request()
         }
