@@ -100,8 +100,12 @@ def targets_table(data):
     def instructions(key):
         return ins.get(key, {}).get("per_request")
 
-    def check_p50_at_1():
-        return next((s["check_p50_ms"] for s in data.get("sweep", []) if s["connections"] == 1), None)
+    at_1 = next((s for s in data.get("sweep", []) if s["connections"] == 1), {})
+    # The absolute bar was measured on another day's disk: floor B's own p50 beside it shows
+    # what one fsync per request costs on this one.
+    floor_b_p50_at_1 = at_1.get("floor_b_p50_ms")
+    p50_label = "step-up-check at 1 connection: p50 ≤ 0.32 ms (version 1)" + (
+        f"; floor B's own p50 in this run {floor_b_p50_at_1:.2f} ms" if floor_b_p50_at_1 is not None else "")
 
     # Issue 15's targets: group commit should beat a one-fsync-per-request C program, with half
     # the instructions of version 1. The p50 at 1 connection is version 1's (commit be3fb54).
@@ -110,7 +114,7 @@ def targets_table(data):
         ("verify (wrong code) ≥ 1.3 × floor B req/s", x_floor_b(main["verify (wrong code)"]), 1.3, ">="),
         ("verify (right code) ≥ 1.2 × floor B req/s", x_floor_b(main["verify (right code)"]), 1.2, ">="),
         ("send (file sink) ≥ 1.0 × floor B req/s", x_floor_b(main[SEND]), 1.0, ">="),
-        ("step-up-check at 1 connection: p50 ≤ 0.32 ms (version 1)", check_p50_at_1(), 0.32, "<=ms"),
+        (p50_label, at_1.get("check_p50_ms"), 0.32, "<=ms"),
         ("step-up-check ≤ 45,000 instructions", instructions("step-up-check"), 45_000, "<=n"),
         ("verify (wrong code) ≤ 90,000 instructions", instructions("verify-wrong"), 90_000, "<=n"),
         ("verify (right code) ≤ 110,000 instructions", instructions("verify-right"), 110_000, "<=n"),
@@ -169,10 +173,10 @@ def markdown(data):
             "verified phone it went to.", ""]
     out += [f"- {line}" for line in firewall_lines(data)]
     out += ["", "Step-up check (through `auth_request`), connection sweep; floors measured next to it at the same connection count:", "",
-            "| connections | floor A req/s | floor B req/s (p99 ms) | floor B, no writer mutex req/s (p99 ms) | step-up-check req/s | p50 ms | p99 ms | × floor A | × floor B |",
+            "| connections | floor A req/s | floor B req/s (p50 / p99 ms) | floor B, no writer mutex req/s (p99 ms) | step-up-check req/s | p50 ms | p99 ms | × floor A | × floor B |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in data["sweep"]:
-        out.append(f"| {s['connections']} | {fmt(s['floor_a'])} | {fmt(s['floor_b'])} ({fmt(s['floor_b_p99_ms'], 1)}) | "
+        out.append(f"| {s['connections']} | {fmt(s['floor_a'])} | {fmt(s['floor_b'])} ({fmt(s.get('floor_b_p50_ms'), 2)} / {fmt(s['floor_b_p99_ms'], 1)}) | "
                    f"{fmt(s['floor_b_plain'])} ({fmt(s['floor_b_plain_p99_ms'], 1)}) | {fmt(s['check'])} | {fmt(s['check_p50_ms'], 2)} | "
                    f"{fmt(s['check_p99_ms'], 2)} | {fmt(ratio(s['check'], s['floor_a']), 3)} | {fmt(s['check_x_floor_b'], 2)} |")
     out += workers_sweep_lines(data)
