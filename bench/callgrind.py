@@ -20,6 +20,16 @@ ENDPOINTS = ["floor-b", "health", "send", "send-firewall", "verify-wrong", "veri
 # The number check: the C shim's entry into libphonenumber; its inclusive cost is everything the
 # check runs (libphonenumber, its regular expressions, ICU, allocations).
 NUMBER_CHECK = "otp_phone_classify"
+# Parts of a request, each a set of functions (demangled name with its object file) whose calls
+# from outside the set are summed, everything they run included (see Callgrind.split). No part
+# calls into another on these paths, so they add up; what is left is "the rest".
+PARTS = [
+    ("SQLite", re.compile(r"\[[^\]]*/libsqlite3[^/\]]*\]$")),
+    ("libfcgi", re.compile(r"\[[^\]]*/libfcgi[^/\]]*\]$")),
+    ("number check", re.compile(rf"\b{NUMBER_CHECK}\b")),
+    ("hashes", re.compile(r"\bSecretHasher\.(codeHash|phoneHash|tokenHash)\(")),
+    ("log lines", re.compile(r"\bKeyValueLogHandler\b")),
+]
 
 
 def callgrind_totals(path):
@@ -42,6 +52,7 @@ class Callgrind:
         self.template = self.dir / "template.sqlite3"
         mint = stack.mint(self.template)
         self.costs = {}
+        self.measured = {}
         # step_up codes, each of its own user whose verified phone it went to (bench-mint codes).
         self.supplies = {
             "verify-wrong": mint.codes(VERIFY_PURPOSE, PHONES["cg-wrong"], n2),
@@ -116,6 +127,7 @@ class Callgrind:
                 per_request = (total2 - total1) / (self.n2 - self.n1)
                 figures[endpoint] = {"n1": self.n1, "n2": self.n2, "total_n1": total1, "total_n2": total2,
                                      "per_request": round(per_request)}
+                self.measured[endpoint] = round(per_request)
                 log(f"  {endpoint}: {per_request:,.0f} instructions/request ({time.time() - started:.0f} s)")
         return figures
 
@@ -152,6 +164,39 @@ class Callgrind:
                 libraries[library] = libraries.get(library, 0) + cost
         return {"inclusive": round(max(entry)) if entry else None,
                 "libraries_self": {k: round(v) for k, v in sorted(libraries.items(), key=lambda kv: -kv[1]) if round(v)}}
+
+    def split(self, endpoint):
+        """{part: instructions per request} for PARTS, and "rest": the calls into each part from
+        functions outside it, everything they run included, at N2 less at N1, over N2 − N1."""
+        def entries(n):
+            text = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=yes", "--tree=calling",
+                                   str(self.dir / f"{endpoint}-{n}.out")], capture_output=True, text=True, check=True).stdout
+            arcs, caller = [], None
+            for line in text.splitlines():
+                match = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+([*>])\s+(.+?)(?: \([\d,]+x\))?( \[[^\]]*\])?$", line)
+                if not match:
+                    continue
+                name = match.group(3) + (match.group(4) or "")
+                if match.group(2) == "*":
+                    caller = name
+                elif caller is not None:
+                    arcs.append((caller, name, int(match.group(1).replace(",", ""))))
+            names = sorted({name for arc in arcs for name in arc[:2]})
+            readable = dict(zip(names, demangle(names)))
+            sums = dict.fromkeys((part for part, _ in PARTS), 0)
+            for caller, callee, cost in arcs:
+                if caller.endswith("[???]"):
+                    continue  # valgrind's own trampolines (its malloc), called from within the library
+                for part, pattern in PARTS:
+                    if pattern.search(readable[callee]) and not pattern.search(readable[caller]):
+                        sums[part] += cost
+            return sums
+        low, high = entries(self.n1), entries(self.n2)
+        span = self.n2 - self.n1
+        split = {part: round((high[part] - low[part]) / span) for part, _ in PARTS}
+        total = self.measured.get(endpoint)
+        split["rest"] = total - sum(split.values()) if total is not None else None
+        return split
 
     def profile(self, endpoint, inclusive, top):
         """Per-request cost by function, self or inclusive, the `top` most expensive."""

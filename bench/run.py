@@ -128,6 +128,8 @@ def run(args, results_dir, started):
         for line in report.firewall_lines({"instructions": figures, "number_check": {
                 e: cg.number_check(e) for e in endpoints if e.startswith("send")}}):
             print(f"  {line}")
+        for line in report.split_lines({"instructions": figures, "instructions_split": {e: cg.split(e) for e in endpoints}}):
+            print(f"  {line}")
         return 0  # the figures are printed; main's value is the exit status
     stack.render_nginx()
     pg = None if args.no_postgres or args.workers_sweep_only else postgres.PostgresBench(stack, state)
@@ -253,6 +255,7 @@ def run(args, results_dir, started):
         data["instructions"] = cg.measure(ENDPOINTS)
         data["profiles"] = {e: {"self": cg.profile(e, False, 20), "inclusive": cg.profile(e, True, 40)} for e in ENDPOINTS}
         data["number_check"] = {e: cg.number_check(e) for e in ("send", "send-firewall")}
+        data["instructions_split"] = {e: cg.split(e) for e in ENDPOINTS}
 
     if data.get("profiles"):
         (results_dir / "profile.md").write_text(report.profiles_markdown(data))
