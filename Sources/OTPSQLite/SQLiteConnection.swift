@@ -141,6 +141,8 @@ final class SQLiteStatement {
     private let handle: OpaquePointer
     private unowned let connection: SQLiteConnection
     let sql: String
+    /// The bytes of the bound text and blobs (see `bind`).
+    private var boundBytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 256)
 
     init(handle: OpaquePointer, connection: SQLiteConnection, sql: String) {
         self.handle = handle
@@ -150,22 +152,54 @@ final class SQLiteStatement {
 
     deinit {
         sqlite3_finalize(handle)
+        boundBytes.deallocate()
     }
 
     /// The core's parameter values, so records map to rows in one place (`StoredRow.swift`).
     typealias Value = StoredValue
 
+    /// Binds `values`. Text and blobs are bound `SQLITE_STATIC` from `boundBytes`, which this
+    /// statement owns and rewrites only here, after clearing the bindings that point into it:
+    /// SQLite then keeps no copy of its own of each value (on every statement of every request).
     private func bind(_ values: [Value]) throws(StoreError) {
-        sqlite3_reset(handle)
+        // Every use ends in `sqlite3_reset` (the callers' `defer`), so no step is in progress.
         sqlite3_clear_bindings(handle)
+        var size = 0
+        for value in values {
+            switch value {
+            case .text(let text): size += text.utf8.count
+            case .bytes(let bytes): size += bytes.count
+            case .integer, .null: break
+            }
+        }
+        if size > boundBytes.count {
+            boundBytes.deallocate()
+            boundBytes = .allocate(capacity: max(size, 2 * boundBytes.count))
+        }
+        // Never a null pointer, even for an empty value: a null one would bind NULL, not '' or x''.
+        let base = boundBytes.baseAddress!
+        var used = 0
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let rc: Int32
             switch value {
-            case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
-            case .text(let text): rc = text.withCString { sqlite3_bind_text(handle, index, $0, -1, otp_sqlite_transient()) }
-            case .bytes(let bytes): rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), otp_sqlite_transient()) }
-            case .null: rc = sqlite3_bind_null(handle, index)
+            case .integer(let number):
+                rc = sqlite3_bind_int64(handle, index, number)
+            case .text(var text):
+                let start = base + used
+                let count = text.withUTF8 { bytes in
+                    if let source = bytes.baseAddress { start.update(from: source, count: bytes.count) }
+                    return bytes.count
+                }
+                used += count
+                rc = start.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { sqlite3_bind_text(handle, index, $0, Int32(count), nil) }
+            case .bytes(let bytes):
+                let start = base + used
+                bytes.withUnsafeBufferPointer { if let source = $0.baseAddress { start.update(from: source, count: $0.count) } }
+                used += bytes.count
+                rc = sqlite3_bind_blob(handle, index, start, Int32(bytes.count), nil)
+            case .null:
+                rc = sqlite3_bind_null(handle, index)
             }
             guard rc == SQLITE_OK else { throw connection.failure(sql: sql) }
         }
