@@ -76,6 +76,7 @@ struct BodyFields {
         } catch {
             throw .malformed("Request body is not valid JSON")
         }
+        fields.reserveCapacity(members.count)
         for member in members {
             guard allowed.contains(member.name) else {
                 throw .invalid("Unknown field \(BodyFields.shown(member.name)) in request body; allowed fields are \(allowed.joined(separator: ", "))")
