@@ -5,8 +5,12 @@ import OTPLogic
 /// The parameters of one FastCGI request, found in one pass over libfcgi's `NAME=value` list.
 /// (`FCGX_GetParam` scans the whole list again for every name it is asked for.) The first value of
 /// a repeated name wins, as with `FCGX_GetParam`, except `REMOTE_USER`: every value is kept.
+///
+/// The request's parameters stay where libfcgi keeps them until one is asked for (a request asks
+/// for most of them once; `SCRIPT_NAME` and `PATH_INFO` only without `DOCUMENT_URI`): use it
+/// before `FCGX_Finish_r`, which frees them.
 struct FastCGIParameters {
-    private var values = [String?](repeating: nil, count: contentLengthIndex)
+    private var values = [UnsafePointer<CChar>?](repeating: nil, count: contentLengthIndex)
     private(set) var contentLength: String?
     /// Every `REMOTE_USER`, in order, as bytes: `FCGX_GetParam` returns only the first, which is
     /// how a repeated `REMOTE_USER` would let a client choose its principal.
@@ -20,7 +24,7 @@ struct FastCGIParameters {
     /// client's headers) is passed over on its name's length alone.
     private static let lengths: UInt64 = names.reduce(0) { $0 | 1 << UInt64($1.utf8CodeUnitCount) }
 
-    /// Copies the values out of libfcgi's buffers, which are gone after `FCGX_Finish_r`.
+    /// Copies out `CONTENT_LENGTH` and `REMOTE_USER`; the others on demand, by subscript.
     init(environment: FCGX_ParamArray?) {
         guard var cursor = environment else { return }
         let names = Self.names
@@ -43,10 +47,11 @@ struct FastCGIParameters {
             case Self.contentLengthIndex:
                 if contentLength == nil { contentLength = String(cString: value) }
             default:
-                if values[index] == nil { values[index] = String(cString: value) }
+                if values[index] == nil { values[index] = UnsafePointer(value) }
             }
         }
     }
 
-    subscript(parameter: CGIParameter) -> String? { values[parameter.rawValue] }
+    /// A copy of the value, out of libfcgi's buffers.
+    subscript(parameter: CGIParameter) -> String? { values[parameter.rawValue].map { String(cString: $0) } }
 }
