@@ -2,10 +2,6 @@
 #define OTP_CSQLITE_SHIM_H
 #include <sqlite3.h>
 
-/* SQLITE_TRANSIENT is a cast macro and does not import into Swift. */
-static inline sqlite3_destructor_type otp_sqlite_transient(void) {
-    return SQLITE_TRANSIENT;
-}
 /* Extended result codes are shift expressions and do not import into Swift. */
 static const int otp_sqlite_ioerr_write = SQLITE_IOERR_WRITE;
 static const int otp_sqlite_ioerr_fsync = SQLITE_IOERR_FSYNC;

@@ -178,6 +178,7 @@ final class SQLiteStatement {
         }
         // Never a null pointer, even for an empty value: a null one would bind NULL, not '' or x''.
         let base = boundBytes.baseAddress!
+        let staticValue: sqlite3_destructor_type? = nil  // SQLITE_STATIC, a cast macro Swift does not import
         var used = 0
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
@@ -192,12 +193,12 @@ final class SQLiteStatement {
                     return bytes.count
                 }
                 used += count
-                rc = start.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { sqlite3_bind_text(handle, index, $0, Int32(count), nil) }
+                rc = start.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { sqlite3_bind_text(handle, index, $0, Int32(count), staticValue) }
             case .bytes(let bytes):
                 let start = base + used
                 bytes.withUnsafeBufferPointer { if let source = $0.baseAddress { start.update(from: source, count: $0.count) } }
                 used += bytes.count
-                rc = sqlite3_bind_blob(handle, index, start, Int32(bytes.count), nil)
+                rc = sqlite3_bind_blob(handle, index, start, Int32(bytes.count), staticValue)
             case .null:
                 rc = sqlite3_bind_null(handle, index)
             }
