@@ -52,10 +52,10 @@ final class FastCGIWorker {
         state.requestStarted()
         defer { state.requestFinished() }
         let response = handler.respond(to: readRequest())
-        let bytes = response.cgiBytes()
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), request.pointee.out)
+        let out = request.pointee.out
+        response.writeCGI { piece in
+            piece.withMemoryRebound(to: CChar.self) { chars in
+                _ = FCGX_PutStr(chars.baseAddress, Int32(chars.count), out)
             }
         }
         FCGX_Finish_r(request)

@@ -42,26 +42,36 @@ public struct HTTPResponse: Sendable, Equatable {
     public func cgiBytes() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 + body.utf8.count)
-        func append(_ text: String) { bytes.appendUTF8(text) }
-        append("Status: ")
-        append(String(status))
-        bytes.append(0x20)
-        append(HTTPResponse.reasonPhrase(status))
-        append("\r\n")
+        writeCGI { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// The same, piece by piece into `write` (the FastCGI worker's output stream copies each
+    /// into its buffer: no array of the whole answer on every request).
+    public func writeCGI(_ write: (UnsafeBufferPointer<UInt8>) -> Void) {
+        func put(_ text: StaticString) { write(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
+        func put(_ text: String) {
+            var text = text
+            text.withUTF8(write)
+        }
+        put("Status: ")
+        put(String(status))
+        put(" ")
+        put(HTTPResponse.reasonPhrase(status))
+        put("\r\n")
         for header in headers {
-            append(header.name)
-            append(": ")
-            append(header.value)
-            append("\r\n")
+            put(header.name)
+            put(": ")
+            put(header.value)
+            put("\r\n")
         }
         if !body.isEmpty {
-            append("Content-Length: ")
-            append(String(body.utf8.count))
-            append("\r\n")
+            put("Content-Length: ")
+            put(String(body.utf8.count))
+            put("\r\n")
         }
-        append("\r\n")
-        append(body)
-        return bytes
+        put("\r\n")
+        put(body)
     }
 
     static func reasonPhrase(_ status: Int) -> String {
