@@ -60,21 +60,20 @@ final class SQLiteConnection {
     }
 
     /// Copies what it can of the write-ahead log into the database without taking the write lock
-    /// or waiting for one; returns the log's size and how much of it is copied, in pages (-1 when
-    /// not known). Another checkpoint already running (`SQLITE_BUSY`) is not a failure.
-    func checkpointPassive() throws(StoreError) -> (log: Int32, checkpointed: Int32) {
-        let (ran, log, checkpointed) = SQLiteConnection.checkpointPassive(handle)
-        guard ran else { throw failure(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
-        return (log, checkpointed)
+    /// or waiting for one; returns the log's size in pages (-1 when not known). Another checkpoint
+    /// already running (`SQLITE_BUSY`) is not a failure.
+    func checkpointPassive() throws(StoreError) -> Int32 {
+        guard let log = SQLiteConnection.checkpointPassive(handle) else { throw failure(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        return log
     }
 
-    /// The same on a bare handle (the WAL hook gets one): whether it ran, and the pages.
-    /// Another checkpoint already running (`SQLITE_BUSY`) counts as run.
-    static func checkpointPassive(_ handle: OpaquePointer) -> (ran: Bool, log: Int32, checkpointed: Int32) {
+    /// The same on a bare handle (the WAL hook gets one): the log's size, or nil when the
+    /// checkpoint failed. Another checkpoint already running (`SQLITE_BUSY`) counts as run.
+    static func checkpointPassive(_ handle: OpaquePointer) -> Int32? {
         var log: Int32 = -1
         var checkpointed: Int32 = -1
         let rc = sqlite3_wal_checkpoint_v2(handle, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &checkpointed)
-        return (rc == SQLITE_OK || rc & 0xff == SQLITE_BUSY, log, checkpointed)
+        return rc == SQLITE_OK || rc & 0xff == SQLITE_BUSY ? log : nil
     }
 
     deinit {
@@ -180,6 +179,12 @@ final class SQLiteStatement {
         let base = boundBytes.baseAddress!
         let staticValue: sqlite3_destructor_type? = nil  // SQLITE_STATIC, a cast macro Swift does not import
         var used = 0
+        func copy(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+            let start = base + used
+            if let source = bytes.baseAddress { start.update(from: source, count: bytes.count) }
+            used += bytes.count
+            return start
+        }
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let rc: Int32
@@ -187,18 +192,10 @@ final class SQLiteStatement {
             case .integer(let number):
                 rc = sqlite3_bind_int64(handle, index, number)
             case .text(var text):
-                let start = base + used
-                let count = text.withUTF8 { bytes in
-                    if let source = bytes.baseAddress { start.update(from: source, count: bytes.count) }
-                    return bytes.count
-                }
-                used += count
+                let (start, count) = text.withUTF8 { (copy($0), $0.count) }
                 rc = start.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { sqlite3_bind_text(handle, index, $0, Int32(count), staticValue) }
             case .bytes(let bytes):
-                let start = base + used
-                bytes.withUnsafeBufferPointer { if let source = $0.baseAddress { start.update(from: source, count: $0.count) } }
-                used += bytes.count
-                rc = sqlite3_bind_blob(handle, index, start, Int32(bytes.count), staticValue)
+                rc = sqlite3_bind_blob(handle, index, bytes.withUnsafeBufferPointer(copy), Int32(bytes.count), staticValue)
             case .null:
                 rc = sqlite3_bind_null(handle, index)
             }

@@ -94,8 +94,7 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
         let unchecked = frames - checked
         if unchecked >= WALCheckpointer.inlineFrames, let handle {
             // The same call SQLite's automatic checkpoint makes.
-            let (ran, log, _) = SQLiteConnection.checkpointPassive(handle)
-            if ran { recordCheckpoint(log: log) }
+            if let log = SQLiteConnection.checkpointPassive(handle) { recordCheckpoint(log: log) }
         } else if unchecked >= WALCheckpointer.backgroundFrames {
             request()
         }
@@ -107,7 +106,7 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
     /// ran are copied here, a few pages instead of the whole log.
     func copyTail(on connection: SQLiteConnection) {
         guard tailWanted.load(ordering: .relaxed), tailWanted.exchange(false, ordering: .relaxed) else { return }
-        if let (log, _) = try? connection.checkpointPassive() { recordCheckpoint(log: log) }
+        if let log = try? connection.checkpointPassive() { recordCheckpoint(log: log) }
     }
 
     private func recordCheckpoint(log: Int32) {
@@ -162,8 +161,7 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
                     try opened.execute("SELECT count(*) FROM sqlite_schema")
                     connection = opened
                 }
-                let (log, _) = try connection!.checkpointPassive()
-                recordCheckpoint(log: log)
+                recordCheckpoint(log: try connection!.checkpointPassive())
                 tailWanted.store(true, ordering: .relaxed)
                 completed.add(1, ordering: .relaxed)
                 state.withLock { $0.failing = false }
