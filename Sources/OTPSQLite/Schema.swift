@@ -124,6 +124,78 @@ enum Schema {
             changes BLOB NOT NULL
         );
         """,
+        // 5: codes, tokens and deliveries in rowid tables, their keys as unique indexes. A WITHOUT
+        // ROWID table keeps its rows in key order, and these keys are hashes or random ids: every
+        // write landed on a random page, and the expiry and send-time indexes, ordered by time and
+        // then key, were random within each second too. So a batch of n requests wrote some 3n
+        // pages to the log (and the checkpoint as many to the file). In rowid order, a batch's new
+        // rows and its index entries by time share pages.
+        """
+        CREATE TABLE otp_codes_v5 (
+            phone_hash TEXT NOT NULL,
+            purpose TEXT NOT NULL CHECK (purpose IN ('verify_phone', 'step_up')),
+            owner TEXT NOT NULL DEFAULT '',
+            action TEXT,
+            code_hash TEXT,
+            issued_at INTEGER,
+            expires_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            send_count INTEGER NOT NULL DEFAULT 0 CHECK (send_count >= 0),
+            send_window_start INTEGER,
+            last_sent_at INTEGER,
+            verified_at INTEGER,
+            pending_code_hash TEXT,
+            pending_since INTEGER,
+            pending_action TEXT,
+            country TEXT,
+            issued_boot_id TEXT,
+            issued_boot_ms INTEGER,
+            UNIQUE (phone_hash, purpose, owner)
+        );
+        INSERT INTO otp_codes_v5 (phone_hash, purpose, owner, action, code_hash, issued_at, expires_at, attempts, send_count,
+                                  send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since,
+                                  pending_action, country, issued_boot_id, issued_boot_ms)
+            SELECT phone_hash, purpose, owner, action, code_hash, issued_at, expires_at, attempts, send_count,
+                   send_window_start, last_sent_at, verified_at, pending_code_hash, pending_since,
+                   pending_action, country, issued_boot_id, issued_boot_ms
+            FROM otp_codes ORDER BY expires_at;
+        DROP TABLE otp_codes;
+        ALTER TABLE otp_codes_v5 RENAME TO otp_codes;
+        CREATE INDEX otp_codes_expires_at ON otp_codes (expires_at);
+        CREATE TABLE step_up_tokens_v5 (
+            token_hash TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            created_boot_id TEXT,
+            created_boot_ms INTEGER,
+            action TEXT
+        );
+        INSERT INTO step_up_tokens_v5 (token_hash, user_id, created_at, expires_at, used_at, created_boot_id, created_boot_ms, action)
+            SELECT token_hash, user_id, created_at, expires_at, used_at, created_boot_id, created_boot_ms, action
+            FROM step_up_tokens ORDER BY created_at;
+        DROP TABLE step_up_tokens;
+        ALTER TABLE step_up_tokens_v5 RENAME TO step_up_tokens;
+        CREATE INDEX step_up_tokens_expires_at ON step_up_tokens (expires_at);
+        CREATE TABLE sms_deliveries_v5 (
+            provider TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            purpose TEXT NOT NULL CHECK (purpose IN ('verify_phone', 'step_up')),
+            sent_at INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (
+                status = 'sent' OR status = 'delivered' OR status = 'undelivered' OR status = 'failed' OR status = 'unknown'
+            ),
+            status_at INTEGER,
+            error_code TEXT,
+            UNIQUE (provider, message_id)
+        );
+        INSERT INTO sms_deliveries_v5 (provider, message_id, purpose, sent_at, status, status_at, error_code)
+            SELECT provider, message_id, purpose, sent_at, status, status_at, error_code FROM sms_deliveries ORDER BY sent_at;
+        DROP TABLE sms_deliveries;
+        ALTER TABLE sms_deliveries_v5 RENAME TO sms_deliveries;
+        CREATE INDEX sms_deliveries_sent_at ON sms_deliveries (sent_at);
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -54,6 +54,69 @@ struct StoreTests {
         #expect(try SQLiteFile.query(path, "SELECT user_id, phone_verified FROM users") == [["alice", "1"]])
     }
 
+    /// Version 5 moves codes, tokens and deliveries from key-ordered (WITHOUT ROWID) tables into
+    /// rowid tables: every row and value stays, the keys stay unique, and the store finds the rows.
+    @Test func versionFourDatabaseGetsRowidTablesKeepingEveryRowAndKey() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("v4.sqlite3")
+        let codeColumns = """
+            phone_hash, purpose, owner, action, code_hash, issued_at, expires_at, attempts, send_count, send_window_start,
+            last_sent_at, verified_at, pending_code_hash, pending_since, pending_action, country, issued_boot_id, issued_boot_ms
+            """
+        let tokenColumns = "token_hash, user_id, created_at, expires_at, used_at, created_boot_id, created_boot_ms, action"
+        let deliveryColumns = "provider, message_id, purpose, sent_at, status, status_at, error_code"
+        try SQLiteFile.execute(path, Schema.migrations[0..<4].joined(separator: "\n") + """
+            INSERT INTO otp_codes (\(codeColumns)) VALUES
+                ('ph-b', 'step_up', 'alice', 'payout', 'code-b', 100, 400, 2, 3, 90, 100, NULL, 'pending-b', 99, 'payout', 'NL', 'boot-1', 1234),
+                ('ph-a', 'verify_phone', '', NULL, 'code-a', 200, 300, 0, 1, 200, 200, 250, NULL, NULL, NULL, 'US', 'boot-1', 5678);
+            INSERT INTO step_up_tokens (\(tokenColumns)) VALUES
+                ('tok-b', 'alice', 100, 700, NULL, 'boot-1', 1000, 'payout'),
+                ('tok-a', 'bob', 50, 650, 60, NULL, NULL, NULL);
+            INSERT INTO sms_deliveries (\(deliveryColumns)) VALUES
+                ('twilio', 'SM2', 'step_up', 120, 'delivered', 130, NULL),
+                ('twilio', 'SM1', 'verify_phone', 110, 'failed', 115, '30003');
+            PRAGMA user_version = 4;
+            """)
+        let before = try [
+            SQLiteFile.query(path, "SELECT \(codeColumns) FROM otp_codes ORDER BY phone_hash"),
+            SQLiteFile.query(path, "SELECT \(tokenColumns) FROM step_up_tokens ORDER BY token_hash"),
+            SQLiteFile.query(path, "SELECT \(deliveryColumns) FROM sms_deliveries ORDER BY message_id"),
+        ]
+
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
+        #expect(store.migration.from == 4)
+        #expect(store.migration.to == Schema.currentVersion)
+        #expect(try [
+            SQLiteFile.query(path, "SELECT \(codeColumns) FROM otp_codes ORDER BY phone_hash"),
+            SQLiteFile.query(path, "SELECT \(tokenColumns) FROM step_up_tokens ORDER BY token_hash"),
+            SQLiteFile.query(path, "SELECT \(deliveryColumns) FROM sms_deliveries ORDER BY message_id"),
+        ] == before)
+        #expect(try SQLiteFile.query(path, "PRAGMA integrity_check") == [["ok"]])
+        // Rowid tables, rows in the order of time (expiry, creation, sending), as new rows go.
+        #expect(try SQLiteFile.query(path, "SELECT phone_hash FROM otp_codes ORDER BY rowid") == [["ph-a"], ["ph-b"]])
+        #expect(try SQLiteFile.query(path, "SELECT token_hash FROM step_up_tokens ORDER BY rowid") == [["tok-a"], ["tok-b"]])
+        #expect(try SQLiteFile.query(path, "SELECT message_id FROM sms_deliveries ORDER BY rowid") == [["SM1"], ["SM2"]])
+        for table in ["otp_codes", "step_up_tokens", "sms_deliveries"] {
+            #expect(try SQLiteFile.query(path, "SELECT count(*) FROM pragma_index_list('\(table)') WHERE \"unique\" = 1") == [["1"]], "\(table)")
+            #expect(try SQLiteFile.query(path, "SELECT count(*) FROM pragma_index_list('\(table)') WHERE \"unique\" = 0") == [["1"]], "\(table): by time")
+        }
+
+        // The store finds the migrated rows by their keys, and the keys are still unique.
+        #expect(try store.stepUpToken(hash: "tok-b")?.userID == "alice")
+        let code = try store.writeTransaction { transaction throws(StoreError) in
+            try transaction.codeRecord(phoneHash: "ph-b", purpose: .stepUp, owner: "alice")
+        }
+        #expect(code?.attempts == 2)
+        #expect(code?.action == "payout")
+        #expect(throws: SQLiteTestError.self) {
+            try SQLiteFile.execute(path, "INSERT INTO step_up_tokens (token_hash, user_id, created_at, expires_at) VALUES ('tok-a', 'eve', 1, 2)")
+        }
+        #expect(throws: SQLiteTestError.self) {
+            try SQLiteFile.execute(path, "INSERT INTO sms_deliveries (\(deliveryColumns)) VALUES ('twilio', 'SM1', 'step_up', 1, 'sent', NULL, NULL)")
+        }
+    }
+
     @Test func databaseFromANewerVersionIsRefusedAndLeftUntouched() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
