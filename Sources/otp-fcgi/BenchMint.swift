@@ -101,7 +101,7 @@ private struct Minter {
     /// of requests changes share pages (rowid tables, rows in the order written). `inKeyOrder`: in
     /// the order of their hashes instead, for bulk that is never used: SQLite then appends to the
     /// unique index instead of rewriting a random page of it per row (a 2 MB page cache), which
-    /// takes a million rows from over a minute to some 20 s.
+    /// takes the filler's million tokens and million codes from 74 s to 26 s.
     mutating func tokens(count: Int, inKeyOrder: Bool = false, user: (Int) -> String) throws -> [String] {
         let policy = StepUpTokenPolicy(rules: rules)
         var minted: [(hash: String, token: String, index: Int)] = []
