@@ -78,20 +78,19 @@ struct StoreTests {
                 ('twilio', 'SM1', 'verify_phone', 110, 'failed', 115, '30003');
             PRAGMA user_version = 4;
             """)
-        let before = try [
-            SQLiteFile.query(path, "SELECT \(codeColumns) FROM otp_codes ORDER BY phone_hash"),
-            SQLiteFile.query(path, "SELECT \(tokenColumns) FROM step_up_tokens ORDER BY token_hash"),
-            SQLiteFile.query(path, "SELECT \(deliveryColumns) FROM sms_deliveries ORDER BY message_id"),
-        ]
+        let rows = {
+            try [
+                SQLiteFile.query(path, "SELECT \(codeColumns) FROM otp_codes ORDER BY phone_hash"),
+                SQLiteFile.query(path, "SELECT \(tokenColumns) FROM step_up_tokens ORDER BY token_hash"),
+                SQLiteFile.query(path, "SELECT \(deliveryColumns) FROM sms_deliveries ORDER BY message_id"),
+            ]
+        }
+        let before = try rows()
 
         let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
         #expect(store.migration.from == 4)
         #expect(store.migration.to == Schema.currentVersion)
-        #expect(try [
-            SQLiteFile.query(path, "SELECT \(codeColumns) FROM otp_codes ORDER BY phone_hash"),
-            SQLiteFile.query(path, "SELECT \(tokenColumns) FROM step_up_tokens ORDER BY token_hash"),
-            SQLiteFile.query(path, "SELECT \(deliveryColumns) FROM sms_deliveries ORDER BY message_id"),
-        ] == before)
+        #expect(try rows() == before)
         #expect(try SQLiteFile.query(path, "PRAGMA integrity_check") == [["ok"]])
         // Rowid tables, rows in the order of time (expiry, creation, sending), as new rows go.
         #expect(try SQLiteFile.query(path, "SELECT phone_hash FROM otp_codes ORDER BY rowid") == [["ph-a"], ["ph-b"]])
