@@ -60,7 +60,8 @@ fuzz: fuzz-build
 
 ## The fuzzing variant of the otp-fuzz product: optimised, libFuzzer and AddressSanitizer. It shares the
 ## release scratch path with `make deb`: the flags reach only the Swift compiler, so swift-crypto's
-## C and C++ (BoringSSL, most of a build) compile once (own scratch path: 210-290 s; shared: 130 s).
+## C and C++ (BoringSSL, most of a build) compile once (fresh clone, 2 cores: 210 s in a scratch path
+## of its own, 100-130 s in the shared one).
 ## The price: the next release build recompiles the Swift modules.
 fuzz-build: deps
 	$(SWIFT) build -c release --product otp-fuzz -Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address
