@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 extension Integration {
     /// What the database's worst days look like from outside: a full disk, a lock held elsewhere,
@@ -67,38 +68,5 @@ extension Integration {
                 #expect(attempt.output.contains("cannot open the database"), "\(attempt.output)")
             }
         }
-    }
-}
-
-/// A small tmpfs of the test's own (the tests run as root, as CI does).
-final class TemporaryMount: @unchecked Sendable {
-    let path: String
-    private var filler: String { path + "/filler" }
-
-    init(sizeKilobytes: Int, readOnly: Bool = false) throws {
-        path = NSTemporaryDirectory() + "otp-mount-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let options = "size=\(sizeKilobytes)k,mode=0755" + (readOnly ? ",ro" : "")
-        try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", path], stdout: .inherit).requireSuccess()
-    }
-
-    /// Writes a file until the file system refuses another byte.
-    func fill() throws {
-        let fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw StackError("cannot create \(filler)") }
-        defer { close(fd) }
-        let chunk = [UInt8](repeating: 0x5a, count: 4096)
-        while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
-        var byte: UInt8 = 0
-        while write(fd, &byte, 1) > 0 {}
-    }
-
-    func free() {
-        unlink(filler)
-    }
-
-    func remove() {
-        _ = try? ChildProcess.run("/bin/umount", ["-l", path], stdout: .inherit)
-        try? FileManager.default.removeItem(atPath: path)
     }
 }

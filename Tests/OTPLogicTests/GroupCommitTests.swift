@@ -9,12 +9,11 @@ import TestSupport
 /// each in its own savepoint.
 @Suite("Group commit")
 struct GroupCommitTests {
-    /// Opens `count` stores on one file and runs `body` on each from its own thread, the first
-    /// one's transaction holding the writer until all the others are queued behind it.
+    /// Opens `count` stores on the file at `path` and runs `body` on each from its own thread, the
+    /// first one's transaction holding the writer until all the others are queued behind it.
     private func batchBehindABlocker(
-        _ h: Harness, count: Int, _ body: @escaping @Sendable (Int, any OTPStoreTransaction) throws(StoreError) -> Void
+        _ path: String, count: Int, _ body: @escaping @Sendable (Int, any OTPStoreTransaction) throws(StoreError) -> Void
     ) throws -> [StoreError.Kind?] {
-        let path = h.dbPath
         let stores = OwnStores(try (0..<count).map { _ in try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock()) })
         let group = stores[0].commits
         let queuedBefore = group.jobs.load(ordering: .relaxed)
@@ -89,7 +88,7 @@ struct GroupCommitTests {
         let h = try Harness()
         let group = h.sqliteStore.commits
         let batchesBefore = group.batches.load(ordering: .relaxed)
-        let results = try batchBehindABlocker(h, count: 8) { index, transaction throws(StoreError) in
+        let results = try batchBehindABlocker(h.dbPath, count: 8) { index, transaction throws(StoreError) in
             try transaction.insertStepUpToken(hash: "t\(index)", GroupCommitTests.token(index))
         }
         #expect(results.allSatisfy { $0 == nil })
@@ -100,7 +99,7 @@ struct GroupCommitTests {
     @Test func oneRequestsConstraintViolationRollsBackOnlyItsOwnWork() throws {
         let h = try Harness()
         try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "taken", GroupCommitTests.token(99)) }
-        let results = try batchBehindABlocker(h, count: 5) { index, transaction throws(StoreError) in
+        let results = try batchBehindABlocker(h.dbPath, count: 5) { index, transaction throws(StoreError) in
             try transaction.insertStepUpToken(hash: "own\(index)", GroupCommitTests.token(index))
             // Request 3 writes, then breaks a constraint: its own row must go, the others stay.
             if index == 3 { try transaction.insertStepUpToken(hash: "taken", GroupCommitTests.token(index)) }
@@ -114,7 +113,7 @@ struct GroupCommitTests {
         let h = try Harness()
         try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "taken", GroupCommitTests.token(99)) }
         let alice = BudgetKey(.user, "alice")
-        let results = try batchBehindABlocker(h, count: 5) { index, transaction throws(StoreError) in
+        let results = try batchBehindABlocker(h.dbPath, count: 5) { index, transaction throws(StoreError) in
             var records = FirewallRecords(keys: [alice], stored: try transaction.firewallRecords([alice]))
             records.apply(.charged(alice, at: Fixture.start))
             try transaction.saveFirewallRecords(records)
@@ -156,6 +155,39 @@ struct GroupCommitTests {
         #expect(try h.rows("SELECT count(*) FROM step_up_tokens") == [["0"]])
         // The service answers such a request with the 503 for a busy database.
         #expect(ErrorResponses.response(for: OTPError.storageUnavailable(.busy)).status == 503)
+    }
+
+    @Test func aBatchWhoseCommitFindsTheDiskFullFailsEveryRequestAndLeavesNothing() throws {
+        let mount = try TemporaryMount(sizeKilobytes: 1024)
+        defer { mount.remove() }
+        let path = mount.path + "/otp.sqlite3"
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
+        try store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "before", GroupCommitTests.token(0)) }
+        let group = store.commits
+        let batchesBefore = group.batches.load(ordering: .relaxed)
+
+        try mount.fill()
+        // The blocker writes nothing; each of the five behind it writes more rows than the log has
+        // room for on the full file system, so the batch's log pages cannot all be written.
+        let results = try batchBehindABlocker(path, count: 6) { index, transaction throws(StoreError) in
+            guard index > 0 else { return }
+            for row in 0..<300 {
+                try transaction.insertStepUpToken(hash: "batch-\(index)-\(row)-" + String(repeating: "f", count: 64), GroupCommitTests.token(index))
+            }
+        }
+        #expect(results[0] == nil)
+        #expect(Array(results.dropFirst()) == Array(repeating: .full, count: 5), "every request of the batch hears the disk is full")
+        #expect(group.batches.load(ordering: .relaxed) - batchesBefore == 2, "the blocker's batch, then the five that queued behind it")
+        // The service answers each of them with the 503 for a full disk.
+        #expect(ErrorResponses.response(for: OTPError.storageUnavailable(.full)).status == 503)
+
+        mount.free()
+        let reader = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1_000)
+        #expect(try reader.statement("SELECT group_concat(token_hash) FROM step_up_tokens").first { $0.text(0) } == "before",
+                "the database is as it was before the batch")
+        try store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "after", GroupCommitTests.token(1)) }
+        #expect(try reader.statement("SELECT count(*) FROM step_up_tokens").first { $0.integer(0) } == 2, "writes go on once there is room")
+        #expect(try reader.statement("PRAGMA integrity_check").first { $0.text(0) } == "ok")
     }
 
     @Test func twoHundredParallelWrongGuessesAreThreeEvaluationsWithBatching() throws {
