@@ -77,22 +77,6 @@ func failure<T>(_ body: () throws -> T) -> Failure? {
     }
 }
 
-/// A fresh directory under /tmp, removed (with everything in it) by `remove()`.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array("/tmp/otp-unit-XXXXXX".utf8CString)
-        guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw SQLiteTestError(message: "mkdtemp failed: errno \(errno)")
-        }
-        path = String(cString: created)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 struct SQLiteTestError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }

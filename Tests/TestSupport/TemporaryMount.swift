@@ -5,17 +5,13 @@ import Glibc
 /// A small tmpfs of the test's own, to fill up (`mount(2)` needs root: the tests run as root, as
 /// CI does).
 public final class TemporaryMount: @unchecked Sendable {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
+    public typealias Failure = TemporaryDirectory.Failure
 
     public let path: String
     private var filler: String { path + "/filler" }
 
     public init(sizeKilobytes: Int, readOnly: Bool = false) throws(Failure) {
-        var template = Array(((getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/otp-mount-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw Failure(description: "mkdtemp: errno \(errno)") }
-        path = String(cString: made)
+        path = try TemporaryDirectory(prefix: "otp-mount").path
         let flags = readOnly ? UInt(MS_RDONLY) : 0
         guard mount("tmpfs", path, "tmpfs", flags, "size=\(sizeKilobytes)k,mode=0755") == 0 else {
             let error = errno
