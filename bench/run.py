@@ -18,6 +18,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import charts  # noqa: E402
+import one_connection  # noqa: E402
 import postgres  # noqa: E402
 import report  # noqa: E402
 import seed  # noqa: E402
@@ -69,6 +70,8 @@ def main():
     only.add_argument("--skip-workers-sweep", action="store_true")
     parser.add_argument("--workers-sweep-warmup", type=int, default=1, help="warm-up seconds of each workers sweep point")
     parser.add_argument("--workers-sweep-duration", type=int, default=2, help="measured seconds of each workers sweep point")
+    parser.add_argument("--one-connection-pairs", type=int, default=3,
+                        help="pairs of (floor B, step-up check) at 1 connection on the fresh database, first (one_connection.py)")
     args = parser.parse_args()
     started = time.time()
 
@@ -152,6 +155,11 @@ def run(args, results_dir, started):
     if args.workers_sweep_only:
         data["workers_sweep"] = workers_sweep(args, stack, runner, small_db)
         return finish(data, runner, results_dir, started, report.sweep_only_markdown, "")
+    if args.one_connection_pairs > 0:
+        # First, on the fresh database: the procedure versus.py measured version 1 by.
+        log(f"step-up check at 1 connection: {args.one_connection_pairs} pairs with floor B")
+        with runner.durations(one_connection.WARMUP_S, one_connection.DURATION_S):
+            data["one_connection"] = one_connection.summary(one_connection.pairs(runner, small_db, args.one_connection_pairs))
     c = MAIN_CONNECTIONS
     log(f"load cases at {c} connections")
     results = {}
