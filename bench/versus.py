@@ -29,9 +29,10 @@ def side(checkout, binary, count):
     import one_connection
     if (bench / "stack.py").exists():
         from load import Runner
-        from stack import Stack, stop_all
+        from stack import Stack, ensure_packages, stop_all
     else:
-        from run import Runner, Stack, stop_all
+        from run import Runner, Stack, ensure_packages, stop_all
+    ensure_packages()  # nginx, wrk, gcc, the libraries floor B links: what make bench installs
     state = bench / ".state"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
