@@ -10,7 +10,7 @@ struct PostgresMigration: Sendable {
 
 /// The schema as numbered migrations; the `schema_version` table records each one applied.
 enum PostgresSchema {
-    static let migrations: [PostgresMigration] = [m0001Initial]
+    static let migrations: [PostgresMigration] = [m0001Initial, m0002DeliveryReferences]
 
     static var currentVersion: Int { migrations.count }
 

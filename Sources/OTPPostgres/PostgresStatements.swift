@@ -143,22 +143,41 @@ enum PostgresStatements {
     static let purgeDeliveries = PostgresStatement(name: "purge_deliveries", sql: "DELETE FROM sms_deliveries WHERE sent_at <= $1")
 
     static let insertDelivery = PostgresStatement(name: "insert_delivery", sql: """
-        INSERT INTO sms_deliveries (provider, message_id, purpose, sent_at, status, status_at, error_code)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (provider, message_id) DO UPDATE SET purpose = excluded.purpose, sent_at = excluded.sent_at,
-            status = excluded.status, status_at = excluded.status_at, error_code = excluded.error_code
+        INSERT INTO sms_deliveries (provider, message_id, purpose, sent_at, status, status_at, error_code, reference)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (reference) DO UPDATE SET provider = excluded.provider, message_id = excluded.message_id,
+            purpose = excluded.purpose, sent_at = excluded.sent_at, status = excluded.status, status_at = excluded.status_at,
+            error_code = excluded.error_code
+        """)
+
+    /// A row without a reference (stored before there were references), keyed by its message id.
+    static let insertUnreferencedDelivery = PostgresStatement(name: "insert_unreferenced_delivery", sql: """
+        INSERT INTO sms_deliveries (provider, message_id, purpose, sent_at, status, status_at, error_code, reference)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (provider, message_id) WHERE reference IS NULL DO UPDATE SET purpose = excluded.purpose,
+            sent_at = excluded.sent_at, status = excluded.status, status_at = excluded.status_at, error_code = excluded.error_code
         """)
 
     static let delivery = PostgresStatement(name: "delivery", sql: """
-        SELECT provider, message_id, purpose, sent_at, status, status_at, error_code FROM sms_deliveries
-        WHERE provider = $1 AND message_id = $2
+        SELECT provider, message_id, purpose, sent_at, status, status_at, error_code, reference FROM sms_deliveries
+        WHERE reference = $1
+        """)
+
+    static let unreferencedDelivery = PostgresStatement(name: "unreferenced_delivery", sql: """
+        SELECT provider, message_id, purpose, sent_at, status, status_at, error_code, reference FROM sms_deliveries
+        WHERE provider = $1 AND message_id = $2 AND reference IS NULL
         """)
 
     static let saveDeliveryStatus = PostgresStatement(name: "save_delivery_status", sql: """
-        UPDATE sms_deliveries SET status = $3, status_at = $4, error_code = $5 WHERE provider = $1 AND message_id = $2
+        UPDATE sms_deliveries SET status = $3, status_at = $4, error_code = $5 WHERE provider = $1 AND message_id = $2 AND reference = $6
+        """)
+
+    static let saveUnreferencedDeliveryStatus = PostgresStatement(name: "save_unreferenced_delivery_status", sql: """
+        UPDATE sms_deliveries SET status = $3, status_at = $4, error_code = $5
+        WHERE provider = $1 AND message_id = $2 AND reference IS NULL
         """)
 
     static let deliveriesSince = PostgresStatement(name: "deliveries_since", sql: """
-        SELECT provider, message_id, purpose, sent_at, status, status_at, error_code FROM sms_deliveries WHERE sent_at >= $1
+        SELECT provider, message_id, purpose, sent_at, status, status_at, error_code, reference FROM sms_deliveries WHERE sent_at >= $1
         """)
 }

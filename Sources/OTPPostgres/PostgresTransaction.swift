@@ -80,16 +80,27 @@ final class PostgresTransaction: OTPStoreTransaction {
     }
 
     func insertSMSDelivery(_ record: SMSDeliveryRecord) throws(StoreError) {
-        try connection.run(PostgresStatements.insertDelivery, record.storedValues)
+        let statement = record.reference == nil ? PostgresStatements.insertUnreferencedDelivery : PostgresStatements.insertDelivery
+        try connection.run(statement, record.storedValues)
+    }
+
+    func smsDelivery(reference: DeliveryReference) throws(StoreError) -> SMSDeliveryRecord? {
+        let result = try connection.run(PostgresStatements.delivery, [.text(reference.text)])
+        return result.count == 0 ? nil : SMSDeliveryRecord(storedRow: result.row(0))
     }
 
     func smsDelivery(provider: String, messageID: String) throws(StoreError) -> SMSDeliveryRecord? {
-        let result = try connection.run(PostgresStatements.delivery, [.text(provider), .text(messageID)])
+        let result = try connection.run(PostgresStatements.unreferencedDelivery, [.text(provider), .text(messageID)])
         return result.count == 0 ? nil : SMSDeliveryRecord(storedRow: result.row(0))
     }
 
     func saveSMSDeliveryStatus(_ record: SMSDeliveryRecord) throws(StoreError) {
-        try connection.run(PostgresStatements.saveDeliveryStatus, record.storedStatusValues)
+        let values = record.storedStatusValues
+        if record.reference == nil {
+            try connection.run(PostgresStatements.saveUnreferencedDeliveryStatus, Array(values.prefix(5)))
+        } else {
+            try connection.run(PostgresStatements.saveDeliveryStatus, values)
+        }
     }
 
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {

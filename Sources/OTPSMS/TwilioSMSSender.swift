@@ -10,7 +10,8 @@ import OTPLogic
 /// with backoff, inside the total timeout.
 public final class TwilioSMSSender: SMSSender {
     private let configuration: TwilioConfiguration
-    /// `StatusCallback` sent with every message, when `OTP_PUBLIC_BASE_URL` is set.
+    /// `StatusCallback` sent with every message (and its reference, `?ref=`), when
+    /// `OTP_PUBLIC_BASE_URL` is set.
     private let statusCallback: String?
     private let transport: ProviderTransport
 
@@ -33,7 +34,11 @@ public final class TwilioSMSSender: SMSSender {
 
     public func send(_ message: SMSMessage) throws(SMSError) -> SMSReceipt {
         var fields = [("To", message.to.e164), ("MessagingServiceSid", configuration.messagingServiceSID), ("Body", message.body)]
-        if let statusCallback { fields.append(("StatusCallback", statusCallback)) }
+        if let statusCallback {
+            // Twilio posts the message's statuses to this URL and signs it, query included.
+            let reference = message.reference.map { "?ref=" + $0.text } ?? ""
+            fields.append(("StatusCallback", statusCallback + reference))
+        }
         let form = transport.form(fields)
         return try transport.send({
             .init(

@@ -23,6 +23,8 @@ public final class VonageSMSSender: SMSSender {
             ("to", String(message.to.e164.dropFirst())), ("text", message.body),
         ]
         if SMSEncoding(of: message.body).alphabet == .ucs2 { fields.append(("type", "unicode")) }
+        // Vonage returns it in the message's delivery receipt: the key the receipt is stored by.
+        if let reference = message.reference { fields.append(("client-ref", reference.text)) }
         let form = transport.form(fields)
         return try transport.send({
             .init(

@@ -1,33 +1,53 @@
 import OTPLogic
 
 /// The `sms_deliveries` table: one row per message a provider accepted (provider, its message id,
-/// purpose, times, last status). No phone, no body.
+/// purpose, times, last status, our reference). No phone, no body.
 enum DeliveryRows {
     static func insert(_ record: SMSDeliveryRecord, on connection: SQLiteConnection) throws(StoreError) {
         try connection.statement(
             """
-            INSERT OR REPLACE INTO sms_deliveries (provider, message_id, purpose, sent_at, status, status_at, error_code)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            INSERT OR REPLACE INTO sms_deliveries (provider, message_id, purpose, sent_at, status, status_at, error_code, reference)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
             """
         ).run(record.storedValues)
     }
 
+    static func find(reference: DeliveryReference, on connection: SQLiteConnection) throws(StoreError) -> SMSDeliveryRecord? {
+        try connection.statement(
+            "SELECT provider, message_id, purpose, sent_at, status, status_at, error_code, reference FROM sms_deliveries WHERE reference = ?1"
+        ).first([.text(reference.text)]) { row in SMSDeliveryRecord(storedRow: row) } ?? nil
+    }
+
+    /// `reference IS NULL` lets SQLite use the index of exactly those rows.
     static func find(provider: String, messageID: String, on connection: SQLiteConnection) throws(StoreError) -> SMSDeliveryRecord? {
         try connection.statement(
-            "SELECT provider, message_id, purpose, sent_at, status, status_at, error_code FROM sms_deliveries WHERE provider = ?1 AND message_id = ?2"
+            """
+            SELECT provider, message_id, purpose, sent_at, status, status_at, error_code, reference FROM sms_deliveries
+            WHERE provider = ?1 AND message_id = ?2 AND reference IS NULL
+            """
         ).first([.text(provider), .text(messageID)]) { row in SMSDeliveryRecord(storedRow: row) } ?? nil
     }
 
     static func saveStatus(_ record: SMSDeliveryRecord, on connection: SQLiteConnection) throws(StoreError) {
-        try connection.statement(
-            "UPDATE sms_deliveries SET status = ?3, status_at = ?4, error_code = ?5 WHERE provider = ?1 AND message_id = ?2"
-        ).run(record.storedStatusValues)
+        let values = record.storedStatusValues
+        if record.reference == nil {
+            try connection.statement(
+                """
+                UPDATE sms_deliveries SET status = ?3, status_at = ?4, error_code = ?5
+                WHERE provider = ?1 AND message_id = ?2 AND reference IS NULL
+                """
+            ).run(Array(values.prefix(5)))
+        } else {
+            try connection.statement(
+                "UPDATE sms_deliveries SET status = ?3, status_at = ?4, error_code = ?5 WHERE provider = ?1 AND message_id = ?2 AND reference = ?6"
+            ).run(values)
+        }
     }
 
     static func sent(since: UnixTime, on connection: SQLiteConnection) throws(StoreError) -> [SMSDeliveryRecord] {
         var records: [SMSDeliveryRecord] = []
         try connection.statement(
-            "SELECT provider, message_id, purpose, sent_at, status, status_at, error_code FROM sms_deliveries WHERE sent_at >= ?1"
+            "SELECT provider, message_id, purpose, sent_at, status, status_at, error_code, reference FROM sms_deliveries WHERE sent_at >= ?1"
         ).each([.integer(since)]) { row in
             if let record = SMSDeliveryRecord(storedRow: row) { records.append(record) }
         }

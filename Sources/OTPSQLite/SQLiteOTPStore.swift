@@ -202,6 +202,10 @@ struct SQLiteTransaction: OTPStoreTransaction {
         try DeliveryRows.insert(record, on: connection)
     }
 
+    func smsDelivery(reference: DeliveryReference) throws(StoreError) -> SMSDeliveryRecord? {
+        try DeliveryRows.find(reference: reference, on: connection)
+    }
+
     func smsDelivery(provider: String, messageID: String) throws(StoreError) -> SMSDeliveryRecord? {
         try DeliveryRows.find(provider: provider, messageID: messageID, on: connection)
     }

@@ -196,6 +196,30 @@ enum Schema {
         ALTER TABLE sms_deliveries_v5 RENAME TO sms_deliveries;
         CREATE INDEX sms_deliveries_sent_at ON sms_deliveries (sent_at);
         """,
+        // 6: deliveries keyed by our reference (`DeliveryReference`), which grows with time, not by
+        // the provider's random message id: a batch of sends wrote one more random index page per
+        // send for that id. Rows from before keep theirs, in an index of only those rows.
+        """
+        CREATE TABLE sms_deliveries_v6 (
+            provider TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            purpose TEXT NOT NULL CHECK (purpose IN ('verify_phone', 'step_up')),
+            sent_at INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (
+                status = 'sent' OR status = 'delivered' OR status = 'undelivered' OR status = 'failed' OR status = 'unknown'
+            ),
+            status_at INTEGER,
+            error_code TEXT,
+            reference TEXT
+        );
+        INSERT INTO sms_deliveries_v6 (provider, message_id, purpose, sent_at, status, status_at, error_code)
+            SELECT provider, message_id, purpose, sent_at, status, status_at, error_code FROM sms_deliveries ORDER BY rowid;
+        DROP TABLE sms_deliveries;
+        ALTER TABLE sms_deliveries_v6 RENAME TO sms_deliveries;
+        CREATE INDEX sms_deliveries_sent_at ON sms_deliveries (sent_at);
+        CREATE UNIQUE INDEX sms_deliveries_reference ON sms_deliveries (reference);
+        CREATE UNIQUE INDEX sms_deliveries_unreferenced ON sms_deliveries (provider, message_id) WHERE reference IS NULL;
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -15,6 +15,12 @@ public struct SystemClock: UnixClock, MonotonicClock {
         return UnixTime(spec.tv_sec)
     }
 
+    public func unixMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
     /// The kernel's id of this boot: boot-time readings from different boots are not comparable.
     private static let bootID: String? = {
         guard let file = fopen("/proc/sys/kernel/random/boot_id", "r") else { return nil }

@@ -31,8 +31,12 @@ extension Integration {
             let stack = try TestStack(.init(twilio: twilio, publicBaseURL: true))
             defer { stack.finish() }
             let request = try DeliveryStatus.sendStepUp(stack, twilio)
-            let callbackURL = stack.publicBaseURL + DeliveryStatus.path
-            #expect(request.field("StatusCallback") == callbackURL)
+            // Our StatusCallback, with the message's reference: the URL Twilio posts to and signs.
+            let callbackURL = try #require(request.field("StatusCallback"))
+            let reference = callbackURL.dropFirst((stack.publicBaseURL + DeliveryStatus.path + "?ref=").count)
+            #expect(callbackURL.hasPrefix(stack.publicBaseURL + DeliveryStatus.path + "?ref="))
+            #expect(reference.count == 28 && reference.allSatisfy(\.isHexDigit), "\(callbackURL)")
+            let callbackPath = String(callbackURL.dropFirst(stack.publicBaseURL.count))
             let before = try DeliveryStatus.deliveries(stack)
             #expect(before == "twilio|step_up|sent|")
 
@@ -43,7 +47,7 @@ extension Integration {
             let signed = FakeTwilio.callbackRequest(url: callbackURL, fields: FakeTwilio.statusCallback(for: request, status: "delivered"))
             let tampered = (body: FakeVonage.form(fields), headers: signed.headers)
             for (label, attempt) in [("unsigned", unsigned), ("forged", forged), ("tampered", tampered)] {
-                let answer = stack.client.request("POST", DeliveryStatus.path, headers: attempt.headers, body: attempt.body)
+                let answer = stack.client.request("POST", callbackPath, headers: attempt.headers, body: attempt.body)
                 #expect(answer.status == 403, "\(label)")
                 #expect(answer.body == #"{"detail": "Invalid or missing signature"}"#, "\(label)")
             }
@@ -53,11 +57,11 @@ extension Integration {
             #expect(stack.responderLog.contains("reason=bad_signature"))
 
             // Signed by the fake as Twilio signs: stored and counted; a later "sent" changes nothing.
-            #expect(stack.client.request("POST", DeliveryStatus.path, headers: signed.headers, body: signed.body).status == 200)
+            #expect(stack.client.request("POST", callbackPath, headers: signed.headers, body: signed.body).status == 200)
             #expect(try DeliveryStatus.deliveries(stack) == "twilio|step_up|delivered|")
             #expect(DeliveryStatus.deliveryMetric(stack, "twilio", "delivered") == 1)
             let late = FakeTwilio.callbackRequest(url: callbackURL, fields: FakeTwilio.statusCallback(for: request, status: "sent"))
-            #expect(stack.client.request("POST", DeliveryStatus.path, headers: late.headers, body: late.body).status == 200)
+            #expect(stack.client.request("POST", callbackPath, headers: late.headers, body: late.body).status == 200)
             #expect(try DeliveryStatus.deliveries(stack) == "twilio|step_up|delivered|")
 
             // The operator's view: the delivery rate per provider for the last hour.
@@ -70,9 +74,10 @@ extension Integration {
             let stack = try TestStack(.init(twilio: twilio, publicBaseURL: true))
             defer { stack.finish() }
             let request = try DeliveryStatus.sendStepUp(stack, twilio)
-            let url = stack.publicBaseURL + DeliveryStatus.path
+            let url = try #require(request.field("StatusCallback"))
             let callback = FakeTwilio.callbackRequest(url: url, fields: FakeTwilio.statusCallback(for: request, status: "undelivered", errorCode: 30003))
-            #expect(stack.client.request("POST", DeliveryStatus.path, headers: callback.headers, body: callback.body).status == 200)
+            let path = String(url.dropFirst(stack.publicBaseURL.count))
+            #expect(stack.client.request("POST", path, headers: callback.headers, body: callback.body).status == 200)
             #expect(try DeliveryStatus.deliveries(stack) == "twilio|step_up|undelivered|30003")
             #expect(DeliveryStatus.deliveryMetric(stack, "twilio", "undelivered") == 1)
             #expect(stack.responderLog.contains("level=warning msg=\"SMS not delivered\""))
@@ -84,6 +89,8 @@ extension Integration {
             defer { stack.finish() }
             #expect(stack.send(DeliveryStatus.phone, "verify_phone").status == 200)
             let request = try #require(vonage.requests.last)
+            // Sent with our reference as its client-ref, which Vonage returns in the receipts.
+            #expect(try sqlite(stack.databasePath, "SELECT reference FROM sms_deliveries") == request.field("client-ref"))
             let headers = ["Content-Type: application/x-www-form-urlencoded"]
             let unsigned = FakeVonage.form(FakeVonage.deliveryReceipt(for: request, status: "delivered", signed: false))
             #expect(stack.client.request("POST", DeliveryStatus.path, headers: headers, body: unsigned).status == 403)

@@ -99,9 +99,9 @@ extension Integration {
             }
 
             let checked = try run(["check-config"], environment)
-            #expect(checked.status == 0 && checked.text.contains("schema version 1"), "\(checked.text)")
+            #expect(checked.status == 0 && checked.text.contains("schema version 2"), "\(checked.text)")
             #expect(checked.text.contains("otp:***@"))
-            #expect(try run(["migrate"], environment).text.contains("schema is up to date (version 1)"))
+            #expect(try run(["migrate"], environment).text.contains("schema is up to date (version 2)"))
 
             try stack.ensureVerifiedPhone("+14155550620", of: .alice)
             #expect(try stack.query("SELECT phone_verified FROM users WHERE user_id = 'alice'") == "1")

@@ -100,10 +100,18 @@ struct DeliveryStatusTests {
         fields.map { "\($0.name)=\(FormBody.percentEncoded($0.value))" }.joined(separator: "&")
     }
 
-    static func callback(_ fields: [FormField], signature: String?, contentType: String = "application/x-www-form-urlencoded", method: String = "POST") -> HTTPRequest {
+    /// The path Twilio posts to: our `StatusCallback`, with the message's reference when it has one.
+    static func callbackPath(_ reference: DeliveryReference?) -> String {
+        path + (reference.map { "?ref=\($0.text)" } ?? "")
+    }
+
+    static func callback(
+        _ fields: [FormField], signature: String?, reference: DeliveryReference? = nil, contentType: String = "application/x-www-form-urlencoded",
+        method: String = "POST"
+    ) -> HTTPRequest {
         HTTPRequest(
             method: method, documentURI: path, endpoint: "delivery-status", contentType: contentType, body: .complete(Array(form(fields).utf8)),
-            twilioSignature: signature, requestURI: path
+            twilioSignature: signature, requestURI: callbackPath(reference)
         )
     }
 
@@ -116,14 +124,24 @@ struct DeliveryStatusTests {
         return fields
     }
 
-    static func signed(_ fields: [FormField]) -> String {
-        TwilioSignature.expected(authToken: authToken, url: base + path, fields: fields)
+    static func signed(_ fields: [FormField], reference: DeliveryReference? = nil) -> String {
+        TwilioSignature.expected(authToken: authToken, url: base + callbackPath(reference), fields: fields)
+    }
+
+    /// A Twilio callback as Twilio posts it: to the message's `StatusCallback`, signed.
+    static func signedCallback(_ fields: [FormField], reference: DeliveryReference?) -> HTTPRequest {
+        callback(fields, signature: signed(fields, reference: reference), reference: reference)
     }
 
     private func harnessWithOneSentMessage(metrics: OTPMetrics = OTPMetrics(), provider: String = "twilio") throws -> (Harness, SMSReceipt) {
         let h = try Harness(metrics: metrics, deliveryCallbacks: DeliveryStatusTests.callbacks, providerName: provider)
         try h.send()
         return (h, try #require(h.sender.receipts.last))
+    }
+
+    /// The reference the last message was sent with.
+    private func lastReference(_ h: Harness) throws -> DeliveryReference {
+        try #require(h.sender.delivered.last?.reference)
     }
 
     @Test func anAcceptedMessageIsStoredWithoutPhoneOrBody() throws {
@@ -139,7 +157,7 @@ struct DeliveryStatusTests {
         let (h, receipt) = try harnessWithOneSentMessage(metrics: OTPMetrics(factory: metrics))
         h.clock.advance(by: 7)
         let fields = Self.twilioCallback(sid: receipt.messageID, status: "delivered")
-        let answer = h.handler.respond(to: Self.callback(fields, signature: Self.signed(fields)))
+        let answer = h.handler.respond(to: Self.signedCallback(fields, reference: try lastReference(h)))
         #expect(answer.status == 200)
         #expect(try h.rows("SELECT status, status_at FROM sms_deliveries") == [["delivered", "\(Fixture.start + 7)"]])
         #expect(try metrics.expectCounter("otp_sms_delivery_total", [("provider", "twilio"), ("status", "delivered")]).totalValue == 1)
@@ -153,7 +171,7 @@ struct DeliveryStatusTests {
         try h.send(nil, .stepUp, user: "alice")
         let receipt = try #require(h.sender.receipts.last)
         let fields = Self.twilioCallback(sid: receipt.messageID, status: "undelivered", errorCode: "30003")
-        #expect(h.handler.respond(to: Self.callback(fields, signature: Self.signed(fields))).status == 200)
+        #expect(h.handler.respond(to: Self.signedCallback(fields, reference: try lastReference(h))).status == 200)
         let line = try #require(h.logs.entries.last { $0.metadata["event"] == "sms.delivery" })
         #expect(line.level == .warning)
         #expect(line.metadata["purpose"] == "step_up")
@@ -196,6 +214,7 @@ struct DeliveryStatusTests {
             FormField("msisdn", "14155550123"), FormField("to", "AcmeInc"), FormField("network-code", "12345"), FormField("messageId", receipt.messageID),
             FormField("price", "0.03330000"), FormField("status", "delivered"), FormField("scts", "2001011400"), FormField("err-code", "0"),
             FormField("api-key", "abcd1234"), FormField("message-timestamp", "2020-01-01 12:00:00"), FormField("timestamp", "\(Fixture.start)"),
+            FormField("client-ref", try lastReference(h).text),
         ]
         fields.append(FormField("sig", VonageSignature.expected(secret: "vonage-signature-secret", method: .sha256, fields: fields).uppercased()))
         #expect(h.handler.respond(to: Self.callback(fields, signature: nil)).status == 200)
@@ -231,6 +250,66 @@ struct DeliveryStatusTests {
         let fields = Self.twilioCallback(sid: "SM" + String(repeating: "f", count: 32), status: "delivered")
         #expect(h.handler.respond(to: Self.callback(fields, signature: Self.signed(fields))).status == 200)
         #expect(try h.rows("SELECT status FROM sms_deliveries") == [["sent"]])
+    }
+
+    /// A callback names its message twice, by our reference and by the provider's id: both must
+    /// match one stored message. The rows written since there are references have no index by the
+    /// provider's id, so a callback without a reference finds none of them.
+    @Test func aCallbackChangesOnlyTheMessageItsReferenceAndIdBothName() throws {
+        let h = try Harness(deliveryCallbacks: Self.callbacks, providerName: "twilio")
+        try h.send(Fixture.phone)
+        try h.send(Fixture.otherPhone)
+        let (first, second) = (h.sender.receipts[0], h.sender.receipts[1])
+        let (firstReference, secondReference) = (try #require(h.sender.delivered[0].reference), try #require(h.sender.delivered[1].reference))
+        #expect(firstReference != secondReference)
+        let statuses = "SELECT message_id, status FROM sms_deliveries ORDER BY rowid"
+        let before = try h.rows(statuses)
+        #expect(before == [[first.messageID, "sent"], [second.messageID, "sent"]])
+
+        let crossed = Self.twilioCallback(sid: second.messageID, status: "delivered")
+        #expect(h.handler.respond(to: Self.signedCallback(crossed, reference: firstReference)).status == 200)
+        #expect(h.handler.respond(to: Self.signedCallback(crossed, reference: nil)).status == 200)
+        #expect(try h.rows(statuses) == before)
+        #expect(h.logs.entries.filter { $0.metadata["outcome"] == "unknown_message" }.count == 2)
+
+        #expect(h.handler.respond(to: Self.signedCallback(crossed, reference: secondReference)).status == 200)
+        #expect(try h.rows(statuses) == [[first.messageID, "sent"], [second.messageID, "delivered"]])
+    }
+
+    /// A message stored before there were references (a database migrated while its callbacks
+    /// were still on their way) is found by its provider's id alone.
+    @Test func aMessageStoredWithoutAReferenceIsFoundByItsIdAlone() throws {
+        let h = try Harness(deliveryCallbacks: Self.callbacks, providerName: "twilio")
+        let sid = "SM" + String(repeating: "a", count: 32)
+        try h.store.writeTransaction { transaction throws(StoreError) in
+            try transaction.insertSMSDelivery(SMSDeliveryRecord(provider: "twilio", messageID: sid, purpose: .stepUp, sentAt: Fixture.start))
+        }
+        let fields = Self.twilioCallback(sid: sid, status: "delivered")
+        #expect(h.handler.respond(to: Self.signedCallback(fields, reference: nil)).status == 200)
+        #expect(try h.rows("SELECT message_id, status, reference FROM sms_deliveries") == [[sid, "delivered", nil]])
+    }
+
+    @Test(arguments: ["?ref=ABC", "?ref=", "?ref=0123456789abcdef0123456789ab&ref=0123456789abcdef0123456789ab", "?ref=0123456789ABCDEF0123456789ab"])
+    func aCallbackWithAReferenceNotOfOursIs422AndChangesNothing(_ query: String) throws {
+        let (h, receipt) = try harnessWithOneSentMessage()
+        let fields = Self.twilioCallback(sid: receipt.messageID, status: "delivered")
+        var request = Self.callback(fields, signature: TwilioSignature.expected(authToken: Self.authToken, url: Self.base + Self.path + query, fields: fields))
+        request.requestURI = Self.path + query
+        #expect(h.handler.respond(to: request).status == 422, "\(query)")
+        #expect(try h.rows("SELECT status FROM sms_deliveries") == [["sent"]])
+    }
+
+    @Test func referencesGrowWithTheClockAndReadBackOnlyInTheirOwnForm() throws {
+        let early = DeliveryReference(milliseconds: 1_764_000_000_123, random: [0xff, 0, 0, 0, 0, 0, 0, 0xff])
+        let late = DeliveryReference(milliseconds: 1_764_000_000_124, random: [0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(early.text == "019ab697e87bff000000000000ff")
+        #expect(early.text < late.text)
+        #expect(DeliveryReference(early.text) == early)
+        for bad in ["", early.text.uppercased(), String(early.text.dropLast()), early.text + "0", "019a9bd3d5fbff00000000000g0f"] {
+            #expect(DeliveryReference(bad) == nil, "\(bad)")
+        }
+        var generator = SecretGenerator()
+        #expect(generator.deliveryReference(milliseconds: 5) != generator.deliveryReference(milliseconds: 5))
     }
 
     @Test func theDeliveryEndpointIsReachableOnlyThroughOTPEndpoint() throws {

@@ -240,6 +240,52 @@ struct StoreContractTests {
         #expect(try h.store.smsDeliveries(sentSince: 0) == [delivered])
     }
 
+    /// A record with a reference is found and updated by it, and replaced by a record with the same
+    /// one; a record without (stored before references) by provider and message id; neither key
+    /// finds the other kind.
+    @Test(arguments: StoreKind.all)
+    func deliveriesAreKeyedByReferenceOrWithoutOneByMessageID(_ kind: StoreKind) throws {
+        let h = try Harness(store: kind)
+        let now = Fixture.start
+        let reference = try #require(DeliveryReference("019ab697e87b0123456789abcdef"))
+        let other = try #require(DeliveryReference("019ab697e87c0123456789abcdef"))
+        let referenced = SMSDeliveryRecord(provider: "twilio", messageID: "SM-1", purpose: .stepUp, sentAt: now, reference: reference)
+        let legacy = SMSDeliveryRecord(provider: "twilio", messageID: "SM-2", purpose: .verifyPhone, sentAt: now - 60)
+        try h.store.writeTransaction { transaction throws(StoreError) in
+            try transaction.insertSMSDelivery(referenced)
+            try transaction.insertSMSDelivery(legacy)
+            // The same message id under another reference is another message (ids are not keys).
+            try transaction.insertSMSDelivery(SMSDeliveryRecord(provider: "twilio", messageID: "SM-2", purpose: .stepUp, sentAt: now, reference: other))
+        }
+        var delivered = referenced
+        delivered.status = .delivered
+        delivered.statusAt = now + 5
+        var failed = legacy
+        failed.status = .failed
+        failed.statusAt = now + 6
+        failed.errorCode = "30008"
+        let found = try h.store.writeTransaction { transaction throws(StoreError) in
+            try transaction.saveSMSDeliveryStatus(delivered)
+            try transaction.saveSMSDeliveryStatus(failed)
+            return (
+                byReference: try transaction.smsDelivery(reference: reference), byID: try transaction.smsDelivery(provider: "twilio", messageID: "SM-2"),
+                referencedByID: try transaction.smsDelivery(provider: "twilio", messageID: "SM-1"),
+                otherByReference: try transaction.smsDelivery(reference: other)
+            )
+        }
+        #expect(found.byReference == delivered)
+        #expect(found.byID == failed)
+        #expect(found.referencedByID == nil)
+        #expect(found.otherByReference?.status == .sent)
+        #expect(found.otherByReference?.messageID == "SM-2")
+
+        var replaced = referenced
+        replaced.messageID = "SM-9"
+        try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertSMSDelivery(replaced) }
+        #expect(try h.store.smsDeliveries(sentSince: 0).count == 3)
+        #expect(try h.store.writeTransaction { transaction throws(StoreError) in try transaction.smsDelivery(reference: reference) } == replaced)
+    }
+
     @Test(arguments: StoreKind.all)
     func aPurgeLeavesTheHourlyCapInForce(_ kind: StoreKind) throws {
         let h = try Harness(rules: .with { $0.resendCooldownSeconds = 0; $0.maxSendsPerHour = 3; $0.codeTTLSeconds = 600 }, store: kind)

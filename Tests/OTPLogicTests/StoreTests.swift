@@ -96,8 +96,9 @@ struct StoreTests {
         #expect(try SQLiteFile.query(path, "SELECT phone_hash FROM otp_codes ORDER BY rowid") == [["ph-a"], ["ph-b"]])
         #expect(try SQLiteFile.query(path, "SELECT token_hash FROM step_up_tokens ORDER BY rowid") == [["tok-a"], ["tok-b"]])
         #expect(try SQLiteFile.query(path, "SELECT message_id FROM sms_deliveries ORDER BY rowid") == [["SM1"], ["SM2"]])
-        for table in ["otp_codes", "step_up_tokens", "sms_deliveries"] {
-            #expect(try SQLiteFile.query(path, "SELECT count(*) FROM pragma_index_list('\(table)') WHERE \"unique\" = 1") == [["1"]], "\(table)")
+        // Deliveries have two unique keys since version 6: the reference, and the message id of rows without one.
+        for (table, uniqueKeys) in [("otp_codes", "1"), ("step_up_tokens", "1"), ("sms_deliveries", "2")] {
+            #expect(try SQLiteFile.query(path, "SELECT count(*) FROM pragma_index_list('\(table)') WHERE \"unique\" = 1") == [[uniqueKeys]], "\(table)")
             #expect(try SQLiteFile.query(path, "SELECT count(*) FROM pragma_index_list('\(table)') WHERE \"unique\" = 0") == [["1"]], "\(table): by time")
         }
 
@@ -113,6 +114,51 @@ struct StoreTests {
         }
         #expect(throws: SQLiteTestError.self) {
             try SQLiteFile.execute(path, "INSERT INTO sms_deliveries (\(deliveryColumns)) VALUES ('twilio', 'SM1', 'step_up', 1, 'sent', NULL, NULL)")
+        }
+    }
+
+    /// Version 6 keys deliveries by our reference: the rows from before keep every value, have no
+    /// reference, and are still found by (and unique by) their message id, through an index of
+    /// only those rows; new rows are found by reference and write no entry to that index.
+    @Test func versionFiveDeliveriesStayFindableByMessageIDAndNewOnesGoByReference() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("v5.sqlite3")
+        let columns = "provider, message_id, purpose, sent_at, status, status_at, error_code"
+        try SQLiteFile.execute(path, Schema.migrations[0..<5].joined(separator: "\n") + """
+            INSERT INTO sms_deliveries (\(columns)) VALUES
+                ('twilio', 'SM1', 'verify_phone', 110, 'failed', 115, '30003'),
+                ('vonage', 'V2', 'step_up', 120, 'sent', NULL, NULL);
+            PRAGMA user_version = 5;
+            """)
+        let before = try SQLiteFile.query(path, "SELECT \(columns) FROM sms_deliveries ORDER BY rowid")
+
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
+        #expect(store.migration.from == 5)
+        #expect(try SQLiteFile.query(path, "SELECT \(columns) FROM sms_deliveries ORDER BY rowid") == before)
+        #expect(try SQLiteFile.query(path, "SELECT count(*) FROM sms_deliveries WHERE reference IS NULL") == [["2"]])
+        #expect(try SQLiteFile.query(path, "PRAGMA integrity_check") == [["ok"]])
+
+        let reference = try #require(DeliveryReference("019ab697e87b0123456789abcdef"))
+        let fresh = SMSDeliveryRecord(provider: "twilio", messageID: "SM3", purpose: .stepUp, sentAt: 130, reference: reference)
+        let found = try store.writeTransaction { transaction throws(StoreError) in
+            try transaction.insertSMSDelivery(fresh)
+            return (
+                try transaction.smsDelivery(provider: "vonage", messageID: "V2"), try transaction.smsDelivery(reference: reference),
+                try transaction.smsDelivery(provider: "twilio", messageID: "SM3")
+            )
+        }
+        #expect(found.0 == SMSDeliveryRecord(provider: "vonage", messageID: "V2", purpose: .stepUp, sentAt: 120))
+        #expect(found.1 == fresh)
+        #expect(found.2 == nil, "a row with a reference is not looked up by message id")
+        #expect(try SQLiteFile.query(path, "SELECT count(*) FROM sms_deliveries INDEXED BY sms_deliveries_unreferenced WHERE reference IS NULL") == [["2"]])
+        let plan = try SQLiteFile.query(path, "EXPLAIN QUERY PLAN SELECT * FROM sms_deliveries WHERE provider = 'twilio' AND message_id = 'SM1' AND reference IS NULL")
+        #expect(plan.flatMap { $0 }.contains { $0?.contains("USING INDEX sms_deliveries_unreferenced") == true }, "\(plan)")
+        #expect(throws: SQLiteTestError.self) {
+            try SQLiteFile.execute(path, "INSERT INTO sms_deliveries (\(columns)) VALUES ('twilio', 'SM1', 'step_up', 1, 'sent', NULL, NULL)")
+        }
+        #expect(throws: SQLiteTestError.self) {
+            try SQLiteFile.execute(path, "INSERT INTO sms_deliveries (\(columns), reference) VALUES ('vonage', 'V9', 'step_up', 1, 'sent', NULL, NULL, '\(reference.text)')")
         }
     }
 

@@ -72,7 +72,10 @@ enum DeliveryCallback {
                 throw refuse("twilio", "bad_signature")
             }
             guard let status = fields[field: "MessageStatus"], !status.isEmpty else { throw .invalid("MessageStatus is required") }
-            return DeliveryUpdate(provider: "twilio", messageID: sid, status: DeliveryStatus(twilio: status) ?? .unknown, errorCode: fields[field: "ErrorCode"])
+            return DeliveryUpdate(
+                provider: "twilio", messageID: sid, status: DeliveryStatus(twilio: status) ?? .unknown, errorCode: fields[field: "ErrorCode"],
+                reference: try reference(queryValue(of: "ref", in: request.requestURI), from: "ref")
+            )
         }
         if let messageID = fields[field: "messageId"] {
             guard let secret = configuration.vonageSignatureSecret else { throw refuse("vonage", "not_configured") }
@@ -85,9 +88,29 @@ enum DeliveryCallback {
                 throw refuse("vonage", "stale_timestamp")
             }
             guard let status = fields[field: "status"], !status.isEmpty else { throw .invalid("status is required") }
-            return DeliveryUpdate(provider: "vonage", messageID: messageID, status: DeliveryStatus(vonage: status) ?? .unknown, errorCode: fields[field: "err-code"])
+            return DeliveryUpdate(
+                provider: "vonage", messageID: messageID, status: DeliveryStatus(vonage: status) ?? .unknown, errorCode: fields[field: "err-code"],
+                reference: try reference(fields[field: "client-ref"], from: "client-ref")
+            )
         }
         throw .invalid("Not a delivery status callback: MessageSid (Twilio) or messageId (Vonage) is required")
+    }
+
+    /// The reference a signed callback carries (`DeliveryReference`); nil when it has none, for a
+    /// message sent before there were references.
+    static func reference(_ value: String?, from name: String) throws(RequestError) -> DeliveryReference? {
+        guard let value else { return nil }
+        guard let reference = DeliveryReference(value) else { throw .invalid("\(name) is not a reference of ours") }
+        return reference
+    }
+
+    /// The value of `name` in the query of `uri` (`/path?ref=…`), if it has exactly one; our
+    /// references need no percent-decoding, so one that would is no reference of ours.
+    static func queryValue(of name: String, in uri: String?) -> String? {
+        guard let uri, let mark = uri.firstIndex(of: "?") else { return nil }
+        let pairs = uri[uri.index(after: mark)...].split(separator: "&").filter { $0.hasPrefix(name + "=") }
+        guard pairs.count == 1 else { return pairs.isEmpty ? nil : "" }
+        return String(pairs[0].dropFirst(name.count + 1))
     }
 
     /// `application/x-www-form-urlencoded`, any case, with an optional charset parameter.

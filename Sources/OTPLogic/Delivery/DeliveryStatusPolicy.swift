@@ -4,12 +4,15 @@ public struct DeliveryUpdate: Sendable, Equatable {
     public var messageID: String
     public var status: DeliveryStatus
     public var errorCode: String?
+    /// The reference we sent the message with, when the callback carries one.
+    public var reference: DeliveryReference?
 
-    public init(provider: String, messageID: String, status: DeliveryStatus, errorCode: String? = nil) {
+    public init(provider: String, messageID: String, status: DeliveryStatus, errorCode: String? = nil, reference: DeliveryReference? = nil) {
         self.provider = provider
         self.messageID = messageID
         self.status = status
         self.errorCode = errorCode
+        self.reference = reference
     }
 }
 

@@ -11,10 +11,13 @@ public struct SMSDeliveryRecord: Sendable, Equatable {
     public var statusAt: UnixTime?
     /// The provider's error code with a failed or undelivered status (Twilio 30003, Vonage err-code).
     public var errorCode: String?
+    /// Our key for the message, which its callbacks carry; nil for a message stored before there
+    /// were references (found by its provider's id instead).
+    public var reference: DeliveryReference?
 
     public init(
         provider: String, messageID: String, purpose: Purpose, sentAt: UnixTime, status: DeliveryStatus = .sent,
-        statusAt: UnixTime? = nil, errorCode: String? = nil
+        statusAt: UnixTime? = nil, errorCode: String? = nil, reference: DeliveryReference? = nil
     ) {
         self.provider = provider
         self.messageID = messageID
@@ -23,6 +26,7 @@ public struct SMSDeliveryRecord: Sendable, Equatable {
         self.status = status
         self.statusAt = statusAt
         self.errorCode = errorCode
+        self.reference = reference
     }
 }
 

@@ -24,10 +24,13 @@ public protocol UnixClock: Sendable {
     /// The boot-time clock, when the platform has one. Lifetimes are checked against it too, so a
     /// wall clock set back never lets a code or token live longer than its TTL.
     func bootClock() -> BootClockReading?
+    /// The wall clock in milliseconds, for keys that should grow with time (never for rules).
+    func unixMilliseconds() -> Int64
 }
 
 extension UnixClock {
     public func bootClock() -> BootClockReading? { nil }
+    public func unixMilliseconds() -> Int64 { now() * 1000 }
 }
 
 /// Elapsed time and waiting, for timeouts, back-offs and latencies (never for stored times).

@@ -65,12 +65,15 @@ public protocol OTPStoreTransaction {
 
     // Delivery status (v2).
 
-    /// Records a message a provider accepted. A second record with the same provider and message
-    /// id replaces the first (ids are the provider's; it never reuses one).
+    /// Records a message a provider accepted. A second record with the same key replaces the
+    /// first: the same reference, or (a record without one) the same provider and message id.
     func insertSMSDelivery(_ record: SMSDeliveryRecord) throws(StoreError)
-    /// The stored message `messageID` of `provider`, if any.
+    /// The stored message sent with `reference`, if any.
+    func smsDelivery(reference: DeliveryReference) throws(StoreError) -> SMSDeliveryRecord?
+    /// The stored message `messageID` of `provider` that has no reference (stored before there
+    /// were references), if any. Only those have an index by message id.
     func smsDelivery(provider: String, messageID: String) throws(StoreError) -> SMSDeliveryRecord?
-    /// Stores `status`, `statusAt` and `errorCode` of a message that is stored.
+    /// Stores `status`, `statusAt` and `errorCode` of a message that is stored, found by its key.
     func saveSMSDeliveryStatus(_ record: SMSDeliveryRecord) throws(StoreError)
 }
 

@@ -3,11 +3,14 @@ public struct SMSMessage: Sendable, CustomStringConvertible {
     public var to: PhoneNumber
     public var purpose: Purpose
     public var body: String
+    /// Our key for the message, for the providers that return one with its status callbacks.
+    public var reference: DeliveryReference?
 
-    public init(to: PhoneNumber, purpose: Purpose, body: String) {
+    public init(to: PhoneNumber, purpose: Purpose, body: String, reference: DeliveryReference? = nil) {
         self.to = to
         self.purpose = purpose
         self.body = body
+        self.reference = reference
     }
 
     public var description: String { "SMSMessage(purpose: \(purpose.rawValue))" }

@@ -119,25 +119,29 @@ extension PurgeCutoffs {
 }
 
 extension SMSDeliveryRecord {
-    /// A row of `provider, message_id, purpose, sent_at, status, status_at, error_code`; nil for a
-    /// row no version of otp-fcgi wrote.
+    /// A row of `provider, message_id, purpose, sent_at, status, status_at, error_code, reference`;
+    /// nil for a row no version of otp-fcgi wrote.
     public init?(storedRow row: some StoredRow) {
         guard let provider = row.text(0), let messageID = row.text(1), let purpose = row.text(2).flatMap(Purpose.init(rawValue:)),
               let status = row.text(4).flatMap(DeliveryStatus.init(rawValue:)) else { return nil }
         self.init(
             provider: provider, messageID: messageID, purpose: purpose, sentAt: row.integer(3), status: status,
-            statusAt: row.optionalInteger(5), errorCode: row.text(6)
+            statusAt: row.optionalInteger(5), errorCode: row.text(6), reference: row.text(7).flatMap { DeliveryReference($0) }
         )
     }
 
     /// The values of a whole row, in the order `provider, message_id, purpose, sent_at, status,
-    /// status_at, error_code`.
+    /// status_at, error_code, reference`.
     public var storedValues: [StoredValue] {
-        [.text(provider), .text(messageID), .text(purpose.rawValue), .integer(sentAt), .text(status.rawValue), .optional(statusAt), .optional(errorCode)]
+        [
+            .text(provider), .text(messageID), .text(purpose.rawValue), .integer(sentAt), .text(status.rawValue), .optional(statusAt),
+            .optional(errorCode), .optional(reference?.text),
+        ]
     }
 
-    /// What a status callback changes, in the order `provider, message_id, status, status_at, error_code`.
+    /// What a status callback changes, in the order `provider, message_id, status, status_at,
+    /// error_code`, then the reference that finds the row (null: the row has none).
     public var storedStatusValues: [StoredValue] {
-        [.text(provider), .text(messageID), .text(status.rawValue), .optional(statusAt), .optional(errorCode)]
+        [.text(provider), .text(messageID), .text(status.rawValue), .optional(statusAt), .optional(errorCode), .optional(reference?.text)]
     }
 }

@@ -6,14 +6,29 @@ public enum DeliveryUpdateOutcome: Sendable, Equatable {
     case stored(DeliveryStatus)
     /// The message has this status already, or a final one that a late callback does not change.
     case unchanged
-    /// No message of ours has this id (sent before the database was new, purged, or not ours).
+    /// No message of ours has this id and reference (sent before the database was new, purged,
+    /// or not ours).
     case unknownMessage
 }
 
 extension OTPService {
     /// Stores a message the provider accepted, for its delivery status: no phone, no body.
-    func recordDelivery(_ receipt: SMSReceipt, purpose: Purpose, in transaction: any OTPStoreTransaction, at now: UnixTime) throws(StoreError) {
-        try transaction.insertSMSDelivery(SMSDeliveryRecord(provider: receipt.provider, messageID: receipt.messageID, purpose: purpose, sentAt: now))
+    func recordDelivery(_ receipt: SMSReceipt, of message: SMSMessage, in transaction: any OTPStoreTransaction, at now: UnixTime) throws(StoreError) {
+        try transaction.insertSMSDelivery(SMSDeliveryRecord(
+            provider: receipt.provider, messageID: receipt.messageID, purpose: message.purpose, sentAt: now, reference: message.reference
+        ))
+    }
+
+    /// The stored message a callback is about: by the reference it carries, which must have been
+    /// stored with the same provider and message id (a reference alone names no message); without
+    /// one, a message stored before there were references.
+    func storedDelivery(for update: DeliveryUpdate, in transaction: any OTPStoreTransaction) throws(StoreError) -> SMSDeliveryRecord? {
+        guard let reference = update.reference else {
+            return try transaction.smsDelivery(provider: update.provider, messageID: update.messageID)
+        }
+        guard let stored = try transaction.smsDelivery(reference: reference),
+              stored.provider == update.provider, stored.messageID == update.messageID else { return nil }
+        return stored
     }
 
     /// Applies a verified status callback (`DeliveryStatusPolicy`), counts it in
@@ -24,9 +39,7 @@ extension OTPService {
         let now = clock.now()
         let result: (outcome: DeliveryUpdateOutcome, stored: SMSDeliveryRecord?, change: DeliveryStatusPolicy.Change?) = try storing(log) {
             transaction throws(StoreError) in
-            guard let stored = try transaction.smsDelivery(provider: update.provider, messageID: update.messageID) else {
-                return (.unknownMessage, nil, nil)
-            }
+            guard let stored = try storedDelivery(for: update, in: transaction) else { return (.unknownMessage, nil, nil) }
             guard let change = DeliveryStatusPolicy.apply(update, to: stored, at: now) else { return (.unchanged, stored, nil) }
             try transaction.saveSMSDeliveryStatus(change.record)
             return (.stored(update.status), stored, change)

@@ -58,9 +58,10 @@ extension OTPService {
         let pendingHash = hasher.codeHash(code)
         let actionText = bindingPolicy.configuration.actions.text(for: target.action, locale: target.locale) ?? StepUpActions.noActionText
         let body = templates.render(target.purpose, locale: target.locale, code: code, minutes: rules.codeTTLMinutes, action: actionText)
+        let reference = generator.deliveryReference(milliseconds: clock.unixMilliseconds())
         let send = PendingSend(
-            target: target, message: SMSMessage(to: target.phone, purpose: target.purpose, body: body), pendingHash: pendingHash,
-            country: country, keys: keys
+            target: target, message: SMSMessage(to: target.phone, purpose: target.purpose, body: body, reference: reference),
+            pendingHash: pendingHash, country: country, keys: keys
         )
         if sender.deliversImmediately {
             return try sendInOneTransaction(send)
@@ -94,7 +95,7 @@ extension OTPService {
         let confirmed: Bool = try storing(log) { transaction throws(StoreError) in
             let now = clock.now()
             let stored = try transaction.codeRecord(phoneHash: target.phoneHash, purpose: target.purpose, owner: target.owner)
-            try recordDelivery(receipt, purpose: target.purpose, in: transaction, at: now)
+            try recordDelivery(receipt, of: send.message, in: transaction, at: now)
             guard let record = sendPolicy.confirm(stored, pendingHash: pendingHash, at: now, boot: clock.bootClock()) else { return false }
             try transaction.save(record)
             try recordCountrySend(send, in: transaction, at: now)
@@ -172,7 +173,7 @@ extension OTPService {
             }
             recordCountrySend(send, records: &records, at: now)
             try transaction.saveFirewallRecords(records)
-            try recordDelivery(receipt, purpose: target.purpose, in: transaction, at: now)
+            try recordDelivery(receipt, of: send.message, in: transaction, at: now)
             return .delivered(admission)
         }
         switch attempt {

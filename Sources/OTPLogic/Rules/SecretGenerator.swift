@@ -21,6 +21,11 @@ public struct SecretGenerator {
     public mutating func stepUpToken() -> String {
         Base64URL.encode(random.bytes(32))
     }
+
+    /// The key of a message sent at `milliseconds` since the Unix epoch (`DeliveryReference`).
+    public mutating func deliveryReference(milliseconds: Int64) -> DeliveryReference {
+        DeliveryReference(milliseconds: milliseconds, random: random.bytes(8))
+    }
 }
 
 extension RandomNumberGenerator {

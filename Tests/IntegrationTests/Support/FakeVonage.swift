@@ -66,6 +66,8 @@ final class FakeVonage: FakeProvider, @unchecked Sendable {
             ("price", "0.03330000"), ("status", status), ("scts", "2611210600"), ("err-code", errorCode), ("api-key", apiKey),
             ("message-timestamp", "2026-11-21 06:00:00"), ("timestamp", "\(timestamp)"), ("nonce", UUID().uuidString),
         ]
+        // Vonage returns the message's client-ref, when it was sent with one, in each receipt.
+        if let reference = request.field("client-ref") { fields.append(("client-ref", reference)) }
         if signed {
             let text = fields.sorted { $0.0 < $1.0 }.map { "&\($0.0)=\($0.1.replacingOccurrences(of: "&", with: "_").replacingOccurrences(of: "=", with: "_"))" }.joined()
             let digest = Insecure.MD5.hash(data: Data((text + signatureSecret).utf8))
