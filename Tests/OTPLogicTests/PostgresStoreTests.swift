@@ -120,6 +120,40 @@ struct PostgresStoreTests {
         #expect(try service.send(CodeRequest(purpose: .verifyPhone, phone: Fixture.phone)).outcome == .sent)
     }
 
+    /// Migration 2 keys deliveries by our reference: the rows of a version 1 database keep every
+    /// value and are still found by (and unique by) their message id; new rows go by reference.
+    @Test(.enabled(if: StoreKind.testServerURL != nil, "needs OTP_TEST_PG_URL"))
+    func versionOneDeliveriesStayFindableByMessageIDAndNewOnesGoByReference() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let location = try StoreLocation.make(.postgres, in: directory)
+        defer { location.remove() }
+        guard case .postgres(let url, let schema) = location else { return }
+        let columns = "provider, message_id, purpose, sent_at, status, status_at, error_code"
+        try PostgresTestServer.execute(PostgresSchema.m0001Initial.sql + """
+            ;CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+            INSERT INTO schema_version (version) VALUES (1);
+            INSERT INTO sms_deliveries (\(columns)) VALUES
+                ('twilio', 'SM1', 'verify_phone', 110, 'failed', 115, '30003'), ('vonage', 'V2', 'step_up', 120, 'sent', NULL, NULL);
+            """, schema: schema)
+        let before = try PostgresTestServer.execute("SELECT \(columns) FROM sms_deliveries ORDER BY message_id", schema: schema)
+
+        let store = try PostgresOTPStore(configuration: PostgresConfiguration(url: Secret(url)), clock: FixedClock())
+        #expect(store.migration.from == 1 && store.migration.to == PostgresOTPStore.currentSchemaVersion)
+        #expect(try PostgresTestServer.execute("SELECT \(columns) FROM sms_deliveries ORDER BY message_id", schema: schema) == before)
+        let reference = try #require(DeliveryReference("019ab697e87b0123456789abcdef"))
+        let fresh = SMSDeliveryRecord(provider: "twilio", messageID: "SM3", purpose: .stepUp, sentAt: 130, reference: reference)
+        let found = try store.writeTransaction { transaction throws(StoreError) in
+            try transaction.insertSMSDelivery(fresh)
+            return (try transaction.smsDelivery(provider: "twilio", messageID: "SM1"), try transaction.smsDelivery(reference: reference))
+        }
+        #expect(found.0 == SMSDeliveryRecord(provider: "twilio", messageID: "SM1", purpose: .verifyPhone, sentAt: 110, status: .failed, statusAt: 115, errorCode: "30003"))
+        #expect(found.1 == fresh)
+        #expect(throws: (any Error).self) {
+            try PostgresTestServer.execute("INSERT INTO sms_deliveries (\(columns)) VALUES ('twilio', 'SM1', 'step_up', 1, 'sent', NULL, NULL)", schema: schema)
+        }
+    }
+
     @Test(.enabled(if: StoreKind.testServerURL != nil, "needs OTP_TEST_PG_URL"))
     func checkConfigInspectsReadOnlyAndRefusesANewerSchema() throws {
         let h = try Harness(store: .postgres)
