@@ -95,12 +95,8 @@ final class PostgresTransaction: OTPStoreTransaction {
     }
 
     func saveSMSDeliveryStatus(_ record: SMSDeliveryRecord) throws(StoreError) {
-        let values = record.storedStatusValues
-        if record.reference == nil {
-            try connection.run(PostgresStatements.saveUnreferencedDeliveryStatus, Array(values.prefix(5)))
-        } else {
-            try connection.run(PostgresStatements.saveDeliveryStatus, values)
-        }
+        let statement = record.reference == nil ? PostgresStatements.saveUnreferencedDeliveryStatus : PostgresStatements.saveDeliveryStatus
+        try connection.run(statement, record.storedStatusValues)
     }
 
     func firewallRecords(_ keys: [BudgetKey]) throws(StoreError) -> [FirewallRecord] {

@@ -29,19 +29,17 @@ enum DeliveryRows {
     }
 
     static func saveStatus(_ record: SMSDeliveryRecord, on connection: SQLiteConnection) throws(StoreError) {
-        let values = record.storedStatusValues
-        if record.reference == nil {
-            try connection.statement(
+        let statement = try record.reference == nil
+            ? connection.statement(
                 """
                 UPDATE sms_deliveries SET status = ?3, status_at = ?4, error_code = ?5
                 WHERE provider = ?1 AND message_id = ?2 AND reference IS NULL
                 """
-            ).run(Array(values.prefix(5)))
-        } else {
-            try connection.statement(
+            )
+            : connection.statement(
                 "UPDATE sms_deliveries SET status = ?3, status_at = ?4, error_code = ?5 WHERE provider = ?1 AND message_id = ?2 AND reference = ?6"
-            ).run(values)
-        }
+            )
+        try statement.run(record.storedStatusValues)
     }
 
     static func sent(since: UnixTime, on connection: SQLiteConnection) throws(StoreError) -> [SMSDeliveryRecord] {

@@ -10,15 +10,18 @@ public struct SystemClock: UnixClock, MonotonicClock {
     public init() {}
 
     public func now() -> UnixTime {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UnixTime(spec.tv_sec)
+        UnixTime(SystemClock.wallClock().tv_sec)
     }
 
     public func unixMilliseconds() -> Int64 {
+        let spec = SystemClock.wallClock()
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    private static func wallClock() -> timespec {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+        return spec
     }
 
     /// The kernel's id of this boot: boot-time readings from different boots are not comparable.

@@ -140,8 +140,9 @@ extension SMSDeliveryRecord {
     }
 
     /// What a status callback changes, in the order `provider, message_id, status, status_at,
-    /// error_code`, then the reference that finds the row (null: the row has none).
+    /// error_code`, then the reference that finds the row when it has one.
     public var storedStatusValues: [StoredValue] {
-        [.text(provider), .text(messageID), .text(status.rawValue), .optional(statusAt), .optional(errorCode), .optional(reference?.text)]
+        let values: [StoredValue] = [.text(provider), .text(messageID), .text(status.rawValue), .optional(statusAt), .optional(errorCode)]
+        return reference.map { values + [.text($0.text)] } ?? values
     }
 }
