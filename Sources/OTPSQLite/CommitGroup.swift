@@ -67,6 +67,20 @@ final class CommitGroup: Sendable {
     /// Runs `work` in a write transaction, with whatever else is waiting; returns once its batch is
     /// durable.
     func perform<T>(_ work: (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        try perform(work, alone: false)
+    }
+
+    /// Runs one writing statement and answers how many rows it changed, with whatever else is
+    /// waiting. Alone, it runs in SQLite's autocommit mode: the statement is its own transaction
+    /// (a writing statement takes the write lock before it reads, waiting out the busy timeout as
+    /// `BEGIN IMMEDIATE` does, and any failure rolls all of it back), which spares the `BEGIN` and
+    /// `COMMIT` statements. In a batch it is a job like any other.
+    func perform(statement sql: StaticString, _ values: [StoredValue]) throws(StoreError) -> Int {
+        try perform({ transaction throws(StoreError) -> Int in try transaction.connection.statement(sql).run(values) }, alone: true)
+    }
+
+    /// `autocommit`: `work` is one statement, run without `BEGIN` when it is a batch of its own.
+    private func perform<T>(_ work: (SQLiteTransaction) throws(StoreError) -> T, alone autocommit: Bool) throws(StoreError) -> T {
         let connection = writer.connection
         // Nobody leads (so nobody waits either): this request is a batch of its own, run at once
         // without the queue's bookkeeping.
@@ -77,9 +91,20 @@ final class CommitGroup: Sendable {
         }) {
             batches.add(1, ordering: .relaxed)
             jobs.add(1, ordering: .relaxed)
-            let result = Result { () throws(StoreError) -> T in try CommitGroup.runAlone(work, on: connection, firewall: firewall, checkpointer: checkpointer) }
+            let output: T
+            do throws(StoreError) {
+                if autocommit {
+                    checkpointer.copyTail(on: connection)
+                    output = try work(SQLiteTransaction(connection: connection))
+                } else {
+                    output = try CommitGroup.runAlone(work, on: connection, firewall: firewall, checkpointer: checkpointer)
+                }
+            } catch {
+                handOver()?.handOverLead()
+                throw error
+            }
             handOver()?.handOverLead()
-            return try result.get()
+            return output
         }
         var output: T?
         return try withoutActuallyEscaping(work) { work throws(StoreError) -> T in

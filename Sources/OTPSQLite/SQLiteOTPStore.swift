@@ -41,9 +41,7 @@ public final class SQLiteOTPStore: VersionedStore {
     }
 
     public func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
-        try commits.perform { transaction throws(StoreError) in
-            try transaction.consumeStepUpToken(hash: hash, userID: userID, action: action, within: bounds)
-        }
+        try commits.perform(statement: SQLiteTransaction.consumeStepUpTokenStatement, bounds.storedValues(hash: hash, userID: userID, action: action)) == 1
     }
 
     public func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
@@ -168,16 +166,16 @@ struct SQLiteTransaction: OTPStoreTransaction {
     }
 
     func consumeStepUpToken(hash: String, userID: String, action: String?, within bounds: StepUpTokenBounds) throws(StoreError) -> Bool {
-        // One statement: the check for an unused token of this user and action within the policy's
-        // bounds and its consumption cannot be separated by another request.
-        try connection.statement(
-            """
-            UPDATE step_up_tokens SET used_at = ?1
-            WHERE token_hash = ?2 AND user_id = ?3 AND action IS ?4 AND used_at IS NULL AND created_at <= ?1 AND expires_at > ?1
-              AND (?5 IS NULL OR created_boot_id IS NOT ?5 OR (created_boot_ms > ?6 AND created_boot_ms <= ?7))
-            """
-        ).run(bounds.storedValues(hash: hash, userID: userID, action: action)) == 1
+        try connection.statement(Self.consumeStepUpTokenStatement).run(bounds.storedValues(hash: hash, userID: userID, action: action)) == 1
     }
+
+    /// One statement: the check for an unused token of this user and action within the policy's
+    /// bounds and its consumption cannot be separated by another request.
+    static let consumeStepUpTokenStatement: StaticString = """
+        UPDATE step_up_tokens SET used_at = ?1
+        WHERE token_hash = ?2 AND user_id = ?3 AND action IS ?4 AND used_at IS NULL AND created_at <= ?1 AND expires_at > ?1
+          AND (?5 IS NULL OR created_boot_id IS NOT ?5 OR (created_boot_ms > ?6 AND created_boot_ms <= ?7))
+        """
 
     func stepUpToken(hash: String) throws(StoreError) -> StepUpTokenRecord? {
         try connection.statement(

@@ -157,6 +157,97 @@ struct GroupCommitTests {
         #expect(ErrorResponses.response(for: OTPError.storageUnavailable(.busy)).status == 503)
     }
 
+    /// The step-up check's one statement runs without `BEGIN` when it is alone: it still waits for
+    /// another process's write lock up to the busy timeout, and past it fails busy, consuming nothing.
+    @Test func aLoneCheckWaitsOutAnotherProcessesLockAndPastTheTimeoutFailsBusy() throws {
+        let h = try Harness()
+        let path = h.dbPath
+        let bounds = StepUpTokenBounds(now: Fixture.start + 1, bootID: nil, bootCreatedBy: 0, bootCreatedAfter: 0)
+        // The file's writing connection, shared by every store of the process on it, waits 2 s.
+        let stores = OwnStores([try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path, busyTimeoutMilliseconds: 2_000), clock: SystemClock())])
+        let store = stores[0]
+        try store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "first", GroupCommitTests.token(0)) }
+        let batchesBefore = store.commits.batches.load(ordering: .relaxed)
+
+        let started = Date()
+        let refusal = try SQLiteFile.whileWriteLocked(path) {
+            GroupCommitTests.kind { () throws(StoreError) in
+                _ = try store.consumeStepUpToken(hash: "first", userID: "user0", action: nil, within: bounds)
+            }
+        }
+        #expect(refusal == .busy)
+        #expect(Date().timeIntervalSince(started) >= 1.9, "it waited out the busy timeout")
+        #expect(try h.rows("SELECT count(*) FROM step_up_tokens WHERE used_at IS NOT NULL") == [["0"]])
+
+        // The lock is let go 300 ms into the statement's wait: it goes through then, once.
+        let finished = DispatchSemaphore(value: 0)
+        let answer = Locked<String?>(nil)
+        try SQLiteFile.whileWriteLocked(path) {
+            Thread {
+                let result: String
+                do throws(StoreError) {
+                    result = "consumed: \(try stores[0].consumeStepUpToken(hash: "first", userID: "user0", action: nil, within: bounds))"
+                } catch {
+                    result = "\(error.kind)"
+                }
+                answer.update { $0 = result }
+                finished.signal()
+            }.start()
+            usleep(300_000)
+            #expect(answer.value == nil, "the statement waits while the lock is held")
+        }
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+        #expect(answer.value == "consumed: true")
+        #expect(try store.consumeStepUpToken(hash: "first", userID: "user0", action: nil, within: bounds) == false, "a token is consumed once")
+        #expect(try h.rows("SELECT token_hash FROM step_up_tokens WHERE used_at IS NOT NULL") == [["first"]])
+        #expect(store.commits.batches.load(ordering: .relaxed) - batchesBefore == 3, "each check a batch of its own, the refused one too")
+    }
+
+    /// Behind a running batch, the check's statement is a job of the next batch, in its savepoint:
+    /// the others of that batch commit with it, and a refused one changes nothing.
+    @Test func checksQueuedBehindABatchCommitTogether() throws {
+        let h = try Harness()
+        let path = h.dbPath
+        let bounds = StepUpTokenBounds(now: Fixture.start + 1, bootID: nil, bootCreatedBy: 0, bootCreatedAfter: 0)
+        let stores = OwnStores(try (0..<5).map { _ in try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock()) })
+        try stores[0].writeTransaction { transaction throws(StoreError) in
+            for index in 1..<4 { try transaction.insertStepUpToken(hash: "t\(index)", GroupCommitTests.token(index)) }
+        }
+        let group = stores[0].commits
+        let jobsBefore = group.jobs.load(ordering: .relaxed)
+        let blocker = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let answers = Locked<[Int: Bool]>([:])
+        let done = DispatchGroup()
+        done.enter()
+        Thread {
+            _ = try? stores[0].writeTransaction { _ throws(StoreError) in
+                entered.signal()
+                blocker.wait()
+            }
+            done.leave()
+        }.start()
+        entered.wait()
+        for index in 1..<5 {
+            done.enter()
+            Thread {
+                // Store 4 presents a token nobody holds: refused, the others unaffected.
+                let answer = try? stores[index].consumeStepUpToken(hash: "t\(min(index, 4))", userID: "user\(index)", action: nil, within: bounds)
+                answers.update { $0[index] = answer }
+                done.leave()
+            }.start()
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while group.jobs.load(ordering: .relaxed) - jobsBefore < 1 && Date() < deadline { usleep(1000) }
+        usleep(200_000)
+        let batchesBefore = group.batches.load(ordering: .relaxed)
+        blocker.signal()
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(answers.value == [1: true, 2: true, 3: true, 4: false])
+        #expect(group.batches.load(ordering: .relaxed) - batchesBefore == 1, "the four checks were one batch")
+        #expect(try h.rows("SELECT group_concat(token_hash) FROM (SELECT token_hash FROM step_up_tokens WHERE used_at IS NOT NULL ORDER BY 1)") == [["t1,t2,t3"]])
+    }
+
     @Test func aBatchWhoseCommitFindsTheDiskFullFailsEveryRequestAndLeavesNothing() throws {
         let mount = try TemporaryMount(sizeKilobytes: 1024)
         defer { mount.remove() }
