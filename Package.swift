@@ -86,6 +86,7 @@ let package = Package(
             dependencies: [
                 "OTPLogic", "OTPSQLite", "OTPPostgres", "OTPSMS", "OTPSystem", "OTPPhoneNumbers", "TestSupport", "CSQLite", "CPhoneNumber", "CCurl",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "NginxCheckTests", dependencies: ["NginxCheck"]),

@@ -1,3 +1,4 @@
+import Crypto
 import Testing
 @testable import OTPLogic
 @testable import OTPSQLite
@@ -59,5 +60,40 @@ struct SecretHasherTests {
         let reference = SecretHasher.logReference(phoneHash: hash)
         #expect(reference == "8230f6bd440e")
         #expect(reference.count == 12)
+    }
+}
+
+/// The phone hash's HMAC, built on SHA-256's states after the key's pads.
+@Suite("Keyed SHA-256 MAC")
+struct KeyedSHA256MACTests {
+    private func mac(key: [UInt8], _ message: [UInt8]) -> String {
+        Hex.encode(message.withUnsafeBytes { KeyedSHA256MAC(key: key).code(for: $0) })
+    }
+
+    /// RFC 4231, test cases 1, 2, 4 and 6 (a key longer than the block is hashed first).
+    @Test func matchesRFC4231() {
+        #expect(mac(key: Array(repeating: 0x0b, count: 20), Array("Hi There".utf8))
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(mac(key: Array("Jefe".utf8), Array("what do ya want for nothing?".utf8))
+                == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(mac(key: Array(1...25), Array(repeating: 0xcd, count: 50))
+                == "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b")
+        #expect(mac(key: Array(repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+                == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
+    /// The same bytes as swift-crypto's `HMAC<SHA256>` for keys of every length around the block
+    /// size and messages around it, one MAC value reused for every message.
+    @Test func matchesSwiftCryptosHMAC() {
+        var generator = SystemRandomNumberGenerator()
+        for keyLength in [0, 1, 31, 32, 63, 64, 65, 128, 200] {
+            let key = (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let keyed = KeyedSHA256MAC(key: key)
+            for messageLength in [0, 1, 12, 55, 56, 63, 64, 65, 119, 120, 1000] {
+                let message = (0..<messageLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let expected = Hex.encode(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+                #expect(Hex.encode(message.withUnsafeBytes { keyed.code(for: $0) }) == expected, "key \(keyLength) bytes, message \(messageLength)")
+            }
+        }
     }
 }

@@ -3,12 +3,12 @@ import Crypto
 /// The one place secrets are turned into what is stored: codes, phones and tokens at rest.
 public struct SecretHasher: Sendable {
     private let pepperSuffix: [UInt8]
-    /// HMAC state after the key is absorbed: each phone hash copies it instead of redoing the key.
-    private let phoneMAC: HMAC<SHA256>
+    /// The pepper as the phone hash's key, absorbed once.
+    private let phoneMAC: KeyedSHA256MAC
 
     public init(pepper: Secret) {
         pepperSuffix = Array(":".utf8) + Array(pepper.value.utf8)
-        phoneMAC = HMAC<SHA256>(key: SymmetricKey(data: Array(pepper.value.utf8)))
+        phoneMAC = KeyedSHA256MAC(key: Array(pepper.value.utf8))
     }
 
     /// `hex(sha256(code + ":" + pepper))`.
@@ -22,10 +22,8 @@ public struct SecretHasher: Sendable {
 
     /// `hex(HMAC-SHA256(pepper, phone))`: a plain hash of a phone number is brute-forced in minutes.
     public func phoneHash(_ phone: PhoneNumber) -> String {
-        var mac = phoneMAC
         var e164 = phone.e164
-        e164.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
-        return Hex.encode(mac.finalize())
+        return Hex.encode(e164.withUTF8 { phoneMAC.code(for: UnsafeRawBufferPointer($0)) })
     }
 
     /// `hex(sha256(token))`: the token itself carries 256 random bits, so no pepper is needed.
