@@ -303,6 +303,8 @@ struct DeliveryStatusTests {
         let early = DeliveryReference(milliseconds: 1_764_000_000_123, random: [0xff, 0, 0, 0, 0, 0, 0, 0xff])
         let late = DeliveryReference(milliseconds: 1_764_000_000_124, random: [0, 0, 0, 0, 0, 0, 0, 0])
         #expect(early.text == "019ab697e87bff000000000000ff")
+        #expect(DeliveryReference(milliseconds: 5, random: [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]).text == "0000000000050123456789abcdef")
+        #expect(DeliveryReference(milliseconds: 0xfedc_ba98_7654, random: [0, 0, 0, 0, 0, 0, 0, 0]).text == "fedcba987654" + String(repeating: "0", count: 16))
         #expect(early.text < late.text)
         #expect(DeliveryReference(early.text) == early)
         for bad in ["", early.text.uppercased(), String(early.text.dropLast()), early.text + "0", "019a9bd3d5fbff00000000000g0f"] {

@@ -63,6 +63,9 @@ public enum Hex {
 
     private static let digits: StaticString = "0123456789abcdef"
 
+    /// The digit of a value 0...15.
+    static func digit(_ nibble: UInt8) -> UInt8 { digits.utf8Start[Int(nibble)] }
+
     private static func encode(raw bytes: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             let digits = digits.utf8Start
