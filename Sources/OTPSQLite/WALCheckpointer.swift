@@ -30,12 +30,6 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
     static let backgroundFrames: Int32 = 250
     /// About 64 MB of log at 4 KiB pages.
     static let inlineFrames: Int32 = 16_000
-    /// The log's size (pages) past which the next batch copies what the thread left behind, so
-    /// that the log restarts from its beginning (`copyTail`). That copy syncs the database file on
-    /// a batch's path: after every background checkpoint, it took 7 % of the writer's time in a
-    /// right-code verify load (1.4 ms median, 6 ms p99, once every 16 batches). The log file keeps
-    /// its size when it restarts, so this is about its largest size: 16 MB at 4 KiB pages.
-    static let restartFrames: Int32 = 4_000
 
     /// Where a failed background checkpoint is reported (the composition root logs it). Called
     /// once when checkpoints start failing and not again until one succeeds.
@@ -168,7 +162,7 @@ final class WALCheckpointer: @unchecked Sendable {  // the semaphore is only pos
                     connection = opened
                 }
                 recordCheckpoint(log: try connection!.checkpointPassive())
-                if logFrames.load(ordering: .relaxed) >= WALCheckpointer.restartFrames { tailWanted.store(true, ordering: .relaxed) }
+                tailWanted.store(true, ordering: .relaxed)
                 completed.add(1, ordering: .relaxed)
                 state.withLock { $0.failing = false }
             } catch {

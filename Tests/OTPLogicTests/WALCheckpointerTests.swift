@@ -48,42 +48,6 @@ struct WALCheckpointerTests {
         #expect(try reader.statement("PRAGMA integrity_check").first { $0.text(0) } == "ok")
     }
 
-    /// The thread checkpoints every `backgroundFrames` pages, but the log restarts (the next batch
-    /// copies the rest and syncs the database file on its path) only once it is `restartFrames`
-    /// long.
-    @Test func theLogRestartsOnlyOnceItIsPastItsRestartSize() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.file("otp.sqlite3")
-        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path, synchronous: .normal), clock: SystemClock())
-        let checkpointer = store.commits.checkpointer
-        var next = 0
-        var previous: Int32 = 0
-        // The log's size before each of three restarts, and the thread's checkpoints before each.
-        var restarts: [(size: Int32, checkpoints: Int)] = []
-        var checkpointsAtRestart = 0
-        let deadline = Date().addingTimeInterval(60)
-        while restarts.count < 3 && Date() < deadline {
-            let completed = checkpointer.completed.load(ordering: .relaxed)
-            try WALCheckpointerTests.insert(1, from: next, into: store)
-            next += 1
-            let frames = checkpointer.logFrames.load(ordering: .relaxed)
-            if frames < previous {
-                restarts.append((previous, completed - checkpointsAtRestart))
-                checkpointsAtRestart = completed
-            }
-            previous = frames
-        }
-        try #require(restarts.count == 3, "the log restarted \(restarts.count) times in \(next) commits")
-        for restart in restarts {
-            #expect(restart.size >= WALCheckpointer.restartFrames, "the log grew to \(restart.size) pages before it restarted")
-        }
-        #expect(restarts.allSatisfy { $0.checkpoints >= 1 }, "the thread checkpointed as the log grew: \(restarts)")
-        let reader = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1_000)
-        #expect(try reader.statement("SELECT count(*) FROM step_up_tokens").first { $0.integer(0) } == Int64(next))
-        #expect(try reader.statement("PRAGMA integrity_check").first { $0.text(0) } == "ok")
-    }
-
     @Test func aCheckpointHeldBackByAReaderIsAskedForAgainOnlyAfterTheThresholdNotAtEveryCommit() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
