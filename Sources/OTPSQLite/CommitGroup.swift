@@ -67,7 +67,7 @@ final class CommitGroup: Sendable {
     /// Runs `work` in a write transaction, with whatever else is waiting; returns once its batch is
     /// durable.
     func perform<T>(_ work: (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        try perform(work, alone: false)
+        try perform(work, autocommit: false)
     }
 
     /// Runs one writing statement and answers how many rows it changed, with whatever else is
@@ -76,11 +76,11 @@ final class CommitGroup: Sendable {
     /// `BEGIN IMMEDIATE` does, and any failure rolls all of it back), which spares the `BEGIN` and
     /// `COMMIT` statements. In a batch it is a job like any other.
     func perform(statement sql: StaticString, _ values: [StoredValue]) throws(StoreError) -> Int {
-        try perform({ transaction throws(StoreError) -> Int in try transaction.connection.statement(sql).run(values) }, alone: true)
+        try perform({ transaction throws(StoreError) -> Int in try transaction.connection.statement(sql).run(values) }, autocommit: true)
     }
 
     /// `autocommit`: `work` is one statement, run without `BEGIN` when it is a batch of its own.
-    private func perform<T>(_ work: (SQLiteTransaction) throws(StoreError) -> T, alone autocommit: Bool) throws(StoreError) -> T {
+    private func perform<T>(_ work: (SQLiteTransaction) throws(StoreError) -> T, autocommit: Bool) throws(StoreError) -> T {
         let connection = writer.connection
         // Nobody leads (so nobody waits either): this request is a batch of its own, run at once
         // without the queue's bookkeeping.
@@ -91,20 +91,10 @@ final class CommitGroup: Sendable {
         }) {
             batches.add(1, ordering: .relaxed)
             jobs.add(1, ordering: .relaxed)
-            let output: T
-            do throws(StoreError) {
-                if autocommit {
-                    checkpointer.copyTail(on: connection)
-                    output = try work(SQLiteTransaction(connection: connection))
-                } else {
-                    output = try CommitGroup.runAlone(work, on: connection, firewall: firewall, checkpointer: checkpointer)
-                }
-            } catch {
-                handOver()?.handOverLead()
-                throw error
-            }
-            handOver()?.handOverLead()
-            return output
+            defer { handOver()?.handOverLead() }
+            guard autocommit else { return try CommitGroup.runAlone(work, on: connection, firewall: firewall, checkpointer: checkpointer) }
+            checkpointer.copyTail(on: connection)
+            return try work(SQLiteTransaction(connection: connection))
         }
         var output: T?
         return try withoutActuallyEscaping(work) { work throws(StoreError) -> T in

@@ -14,10 +14,21 @@ struct GroupCommitTests {
     private func batchBehindABlocker(
         _ path: String, count: Int, _ body: @escaping @Sendable (Int, any OTPStoreTransaction) throws(StoreError) -> Void
     ) throws -> [StoreError.Kind?] {
+        try behindABlocker(path, count: count, blocker: { transaction throws(StoreError) in try body(0, transaction) }) { index, store throws(StoreError) in
+            try store.writeTransaction { transaction throws(StoreError) in try body(index, transaction) }
+        }
+    }
+
+    /// Store 0's write transaction holds the writer (then runs `blocker`) until stores 1..<count,
+    /// each on its own thread, have started `follower`; each one's failure, by index.
+    private func behindABlocker(
+        _ path: String, count: Int, blocker: @escaping @Sendable (any OTPStoreTransaction) throws(StoreError) -> Void,
+        follower: @escaping @Sendable (Int, SQLiteOTPStore) throws(StoreError) -> Void
+    ) throws -> [StoreError.Kind?] {
         let stores = OwnStores(try (0..<count).map { _ in try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock()) })
         let group = stores[0].commits
         let queuedBefore = group.jobs.load(ordering: .relaxed)
-        let blocker = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
         let blockerEntered = DispatchSemaphore(value: 0)
         let results = Locked<[Int: StoreError.Kind?]>([:])
         let done = DispatchGroup()
@@ -26,8 +37,8 @@ struct GroupCommitTests {
             let error = GroupCommitTests.kind { () throws(StoreError) in
                 try stores[0].writeTransaction { transaction throws(StoreError) in
                     blockerEntered.signal()
-                    blocker.wait()
-                    try body(0, transaction)
+                    release.wait()
+                    try blocker(transaction)
                 }
             }
             results.update { $0[0] = error }
@@ -37,9 +48,7 @@ struct GroupCommitTests {
         for index in 1..<count {
             done.enter()
             Thread {
-                let error = GroupCommitTests.kind { () throws(StoreError) in
-                    try stores[index].writeTransaction { transaction throws(StoreError) in try body(index, transaction) }
-                }
+                let error = GroupCommitTests.kind { () throws(StoreError) in try follower(index, stores[index]) }
                 results.update { $0[index] = error }
                 done.leave()
             }.start()
@@ -48,7 +57,7 @@ struct GroupCommitTests {
         let deadline = Date().addingTimeInterval(10)
         while group.jobs.load(ordering: .relaxed) - queuedBefore < 1 && Date() < deadline { usleep(1000) }
         usleep(200_000)
-        blocker.signal()
+        release.signal()
         _ = done.wait(timeout: .now() + 30)
         return (0..<count).map { results.value[$0] ?? nil }
     }
@@ -207,44 +216,21 @@ struct GroupCommitTests {
     /// the others of that batch commit with it, and a refused one changes nothing.
     @Test func checksQueuedBehindABatchCommitTogether() throws {
         let h = try Harness()
-        let path = h.dbPath
         let bounds = StepUpTokenBounds(now: Fixture.start + 1, bootID: nil, bootCreatedBy: 0, bootCreatedAfter: 0)
-        let stores = OwnStores(try (0..<5).map { _ in try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock()) })
-        try stores[0].writeTransaction { transaction throws(StoreError) in
+        try h.sqliteStore.writeTransaction { transaction throws(StoreError) in
             for index in 1..<4 { try transaction.insertStepUpToken(hash: "t\(index)", GroupCommitTests.token(index)) }
         }
-        let group = stores[0].commits
-        let jobsBefore = group.jobs.load(ordering: .relaxed)
-        let blocker = DispatchSemaphore(value: 0)
-        let entered = DispatchSemaphore(value: 0)
-        let answers = Locked<[Int: Bool]>([:])
-        let done = DispatchGroup()
-        done.enter()
-        Thread {
-            _ = try? stores[0].writeTransaction { _ throws(StoreError) in
-                entered.signal()
-                blocker.wait()
-            }
-            done.leave()
-        }.start()
-        entered.wait()
-        for index in 1..<5 {
-            done.enter()
-            Thread {
-                // Store 4 presents a token nobody holds: refused, the others unaffected.
-                let answer = try? stores[index].consumeStepUpToken(hash: "t\(min(index, 4))", userID: "user\(index)", action: nil, within: bounds)
-                answers.update { $0[index] = answer }
-                done.leave()
-            }.start()
-        }
-        let deadline = Date().addingTimeInterval(10)
-        while group.jobs.load(ordering: .relaxed) - jobsBefore < 1 && Date() < deadline { usleep(1000) }
-        usleep(200_000)
+        let group = h.sqliteStore.commits
         let batchesBefore = group.batches.load(ordering: .relaxed)
-        blocker.signal()
-        #expect(done.wait(timeout: .now() + 30) == .success)
+        let answers = Locked<[Int: Bool]>([:])
+        let failures = try behindABlocker(h.dbPath, count: 5, blocker: { _ throws(StoreError) in }) { index, store throws(StoreError) in
+            // Store 4 presents a token nobody holds: refused, the others unaffected.
+            let answer = try store.consumeStepUpToken(hash: "t\(min(index, 4))", userID: "user\(index)", action: nil, within: bounds)
+            answers.update { $0[index] = answer }
+        }
+        #expect(failures == Array(repeating: nil, count: 5))
         #expect(answers.value == [1: true, 2: true, 3: true, 4: false])
-        #expect(group.batches.load(ordering: .relaxed) - batchesBefore == 1, "the four checks were one batch")
+        #expect(group.batches.load(ordering: .relaxed) - batchesBefore == 2, "the blocker's batch, then the four checks as one")
         #expect(try h.rows("SELECT group_concat(token_hash) FROM (SELECT token_hash FROM step_up_tokens WHERE used_at IS NOT NULL ORDER BY 1)") == [["t1,t2,t3"]])
     }
 

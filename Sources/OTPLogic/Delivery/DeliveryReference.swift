@@ -25,11 +25,7 @@ public struct DeliveryReference: Sendable, Hashable, CustomStringConvertible {
         let time = UInt64(milliseconds) & 0xFFFF_FFFF_FFFF
         text = String(unsafeUninitializedCapacity: DeliveryReference.length) { out in
             for index in 0..<12 { out[index] = Hex.digit(UInt8(truncatingIfNeeded: time >> UInt64(44 - 4 * index)) & 0x0f) }
-            for (index, byte) in random.enumerated() {
-                out[12 + 2 * index] = Hex.digit(byte >> 4)
-                out[13 + 2 * index] = Hex.digit(byte & 0x0f)
-            }
-            return DeliveryReference.length
+            return random.withUnsafeBytes { Hex.write($0, to: out, at: 12) }
         }
     }
 

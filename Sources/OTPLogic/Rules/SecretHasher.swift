@@ -67,15 +67,17 @@ public enum Hex {
     static func digit(_ nibble: UInt8) -> UInt8 { digits.utf8Start[Int(nibble)] }
 
     private static func encode(raw bytes: UnsafeRawBufferPointer) -> String {
-        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            let digits = digits.utf8Start
-            var index = 0
-            for byte in bytes {
-                out[index] = digits[Int(byte >> 4)]
-                out[index + 1] = digits[Int(byte & 0x0f)]
-                index += 2
-            }
-            return index
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in write(bytes, to: out, at: 0) }
+    }
+
+    /// Writes two digits a byte into `out` from `offset`; returns where they end.
+    static func write(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+        var index = offset
+        for byte in bytes {
+            out[index] = digit(byte >> 4)
+            out[index + 1] = digit(byte & 0x0f)
+            index += 2
         }
+        return index
     }
 }
