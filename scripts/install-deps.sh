@@ -8,6 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
     pkg-config libfcgi-dev libsqlite3-dev libcurl4-openssl-dev   # build
+    libjemalloc-dev                                              # build: the allocator otp-fcgi links (Package.swift)
     libphonenumber-dev                                           # build: the SMS firewall's number check
     libpq-dev                                                    # build: the PostgreSQL store (OTP_DB_URL)
     postgresql                                                   # tests: a throwaway cluster (scripts/with-postgres.sh)

@@ -44,6 +44,19 @@ extension Integration {
             #expect(core.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"], "\(core)")
         }
 
+        /// Every allocation of the serving process goes to jemalloc, linked ahead of libc: asked
+        /// through its own environment variable, jemalloc prints its statistics at exit, which it
+        /// can only do if it served the process's `malloc` (it starts on the first call).
+        @Test func theServingProcessAllocatesWithJemalloc() throws {
+            let stack = try TestStack(.init(environment: ["MALLOC_CONF": "stats_print:true"], workers: 2))
+            defer { stack.finish() }
+            #expect(stack.send("+14155550162", "verify_phone").status == 200)
+            #expect(stack.stopResponder() == 0)
+            let log = stack.responderLog
+            #expect(log.contains("___ Begin jemalloc statistics ___"), "\(log.suffix(2000))")
+            #expect(log.contains("--- End jemalloc statistics ---"))
+        }
+
         /// `--env-file` reads the 0600 file itself (run with sudo): no secret on any command line.
         @Test func checkConfigReadsAnEnvironmentFile() throws {
             let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otp-envfile-\(UUID().uuidString.prefix(8))")
