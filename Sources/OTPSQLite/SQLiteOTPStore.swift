@@ -73,7 +73,14 @@ public final class SQLiteOTPStore: VersionedStore {
                   AND coalesce(last_sent_at, ?3) <= ?3 AND coalesce(pending_since, ?4) <= ?4
                 """
             ).run(cutoffs.storedCodeValues)
-            let tokens = try connection.statement("DELETE FROM step_up_tokens WHERE expires_at <= ?1").run([.integer(cutoffs.tokenExpiredBy)])
+            // No index on expires_at (schema 7): the oldest rows up to the first one not expired.
+            let tokens = try connection.statement(
+                """
+                DELETE FROM step_up_tokens
+                WHERE rowid <= coalesce((SELECT rowid - 1 FROM step_up_tokens WHERE expires_at > ?1 ORDER BY rowid LIMIT 1), 9223372036854775807)
+                  AND expires_at <= ?1
+                """
+            ).run([.integer(cutoffs.tokenExpiredBy)])
             let deliveries = try DeliveryRows.purge(sentBy: cutoffs.deliverySentBy, on: connection)
             try transaction.firewall?.compact(at: cutoffs.firewallEmptyAt, on: connection)
             return PurgeCounts(codes: codes, tokens: tokens, deliveries: deliveries)

@@ -35,7 +35,7 @@ extension Integration {
         @Test func versionOneDatabaseIsMigratedInPlaceKeepingItsCodesAndTokens() throws {
             let stack = try TestStack(.init(pepper: "fixture-pepper-0123456789abcdef0123456789", prepareDatabase: Upgrade.loadFixture))
             defer { stack.finish() }
-            #expect(try sqlite(stack.databasePath, "PRAGMA user_version") == "6")
+            #expect(try sqlite(stack.databasePath, "PRAGMA user_version") == "7")
             #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM pragma_table_info('otp_codes') WHERE name = 'issued_boot_id'") == "1")
             #expect(try sqlite(stack.databasePath, "PRAGMA integrity_check") == "ok")
 
@@ -60,7 +60,7 @@ extension Integration {
                 try sqliteExec(database, "INSERT INTO users (user_id, phone_e164, phone_verified) VALUES ('alice', '+14155550192', 1)")
             }))
             defer { stack.finish() }
-            #expect(try sqlite(stack.databasePath, "PRAGMA user_version") == "6")
+            #expect(try sqlite(stack.databasePath, "PRAGMA user_version") == "7")
             #expect(try sqlite(stack.databasePath, "PRAGMA integrity_check") == "ok")
             #expect(try sqlite(stack.databasePath, "SELECT count(*) FROM otp_codes WHERE purpose = 'step_up' AND owner = ''") == "2")
 

@@ -96,10 +96,12 @@ struct StoreTests {
         #expect(try SQLiteFile.query(path, "SELECT phone_hash FROM otp_codes ORDER BY rowid") == [["ph-a"], ["ph-b"]])
         #expect(try SQLiteFile.query(path, "SELECT token_hash FROM step_up_tokens ORDER BY rowid") == [["tok-a"], ["tok-b"]])
         #expect(try SQLiteFile.query(path, "SELECT message_id FROM sms_deliveries ORDER BY rowid") == [["SM1"], ["SM2"]])
-        // Deliveries have two unique keys since version 6: the reference, and the message id of rows without one.
-        for (table, uniqueKeys) in [("otp_codes", "1"), ("step_up_tokens", "1"), ("sms_deliveries", "2")] {
+        // Deliveries have two unique keys since version 6: the reference, and the message id of rows
+        // without one. Codes have an index by time; tokens and deliveries, since version 7, are in
+        // time order by rowid and have none.
+        for (table, uniqueKeys, byTime) in [("otp_codes", "1", "1"), ("step_up_tokens", "1", "0"), ("sms_deliveries", "2", "0")] {
             #expect(try SQLiteFile.query(path, "SELECT count(*) FROM pragma_index_list('\(table)') WHERE \"unique\" = 1") == [[uniqueKeys]], "\(table)")
-            #expect(try SQLiteFile.query(path, "SELECT count(*) FROM pragma_index_list('\(table)') WHERE \"unique\" = 0") == [["1"]], "\(table): by time")
+            #expect(try SQLiteFile.query(path, "SELECT count(*) FROM pragma_index_list('\(table)') WHERE \"unique\" = 0") == [[byTime]], "\(table): by time")
         }
 
         // The store finds the migrated rows by their keys, and the keys are still unique.
@@ -160,6 +162,68 @@ struct StoreTests {
         #expect(throws: SQLiteTestError.self) {
             try SQLiteFile.execute(path, "INSERT INTO sms_deliveries (\(columns), reference) VALUES ('vonage', 'V9', 'step_up', 1, 'sent', NULL, NULL, '\(reference.text)')")
         }
+    }
+
+    /// Version 7 drops the indexes on a token's expiry and a delivery's send time, keeping every
+    /// row. Without them the purge takes the oldest rows, in the order they were written, up to the
+    /// first one it must keep: never a row before its time; a row that expired early (a token of a
+    /// shorter TTL, a send time behind a clock step) waits for the rows written before it.
+    @Test func versionSevenPurgesTokensAndDeliveriesInTheOrderTheyWereWritten() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("v6.sqlite3")
+        let tokenColumns = "token_hash, user_id, created_at, expires_at, used_at, created_boot_id, created_boot_ms, action"
+        let deliveryColumns = "provider, message_id, purpose, sent_at, status, status_at, error_code, reference"
+        try SQLiteFile.execute(path, Schema.migrations[0..<6].joined(separator: "\n") + """
+            INSERT INTO step_up_tokens (\(tokenColumns)) VALUES
+                ('h1', 'alice', 100, 400, NULL, NULL, NULL, NULL),
+                ('h2', 'bob', 110, 1000, 120, 'boot', 5, 'cancel'),
+                ('h3', 'carol', 120, 500, NULL, NULL, NULL, NULL),
+                ('h4', 'dave', 130, 1200, NULL, NULL, NULL, NULL);
+            INSERT INTO sms_deliveries (\(deliveryColumns)) VALUES
+                ('twilio', 'SM1', 'verify_phone', 300, 'failed', 315, '30003', NULL),
+                ('vonage', 'V2', 'step_up', 500, 'sent', NULL, NULL, '019ab697e87b0123456789abcdef'),
+                ('vonage', 'V3', 'step_up', 400, 'delivered', 410, NULL, '019ab697e87c0123456789abcdef'),
+                ('twilio', 'SM4', 'step_up', 600, 'sent', NULL, NULL, '019ab697e87d0123456789abcdef');
+            PRAGMA user_version = 6;
+            """)
+        let tokensBefore = try SQLiteFile.query(path, "SELECT \(tokenColumns) FROM step_up_tokens ORDER BY rowid")
+        let deliveriesBefore = try SQLiteFile.query(path, "SELECT \(deliveryColumns) FROM sms_deliveries ORDER BY rowid")
+
+        let store = try SQLiteOTPStore(configuration: SQLiteConfiguration(path: path), clock: SystemClock())
+        #expect(store.migration.from == 6)
+        #expect(try SQLiteFile.query(path, "SELECT \(tokenColumns) FROM step_up_tokens ORDER BY rowid") == tokensBefore)
+        #expect(try SQLiteFile.query(path, "SELECT \(deliveryColumns) FROM sms_deliveries ORDER BY rowid") == deliveriesBefore)
+        #expect(try SQLiteFile.query(path, "PRAGMA integrity_check") == [["ok"]])
+        #expect(try SQLiteFile.query(path, """
+            SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('step_up_tokens', 'sms_deliveries')
+              AND name NOT LIKE 'sqlite_autoindex_%' ORDER BY name
+            """) == [["sms_deliveries_reference"], ["sms_deliveries_unreferenced"]])
+
+        // The recent deliveries are exactly those sent since then, in any order.
+        #expect(Set(try store.smsDeliveries(sentSince: 450).map(\.messageID)) == ["V2", "SM4"])
+
+        var cutoffs = RetentionPolicy(rules: RulesConfiguration()).purgeCutoffs(at: 600)
+        cutoffs.deliverySentBy = 450
+        // h1 and SM1 go; h3 and V3 are past their cutoffs too, but wait behind h2 and V2.
+        #expect(try store.purge(cutoffs) == PurgeCounts(codes: 0, tokens: 1, deliveries: 1))
+        #expect(try SQLiteFile.query(path, "SELECT token_hash FROM step_up_tokens ORDER BY rowid") == [["h2"], ["h3"], ["h4"]])
+        #expect(try SQLiteFile.query(path, "SELECT message_id FROM sms_deliveries ORDER BY rowid") == [["V2"], ["V3"], ["SM4"]])
+        cutoffs.tokenExpiredBy = 1000
+        cutoffs.deliverySentBy = 599
+        #expect(try store.purge(cutoffs) == PurgeCounts(codes: 0, tokens: 2, deliveries: 2))
+        #expect(try SQLiteFile.query(path, "SELECT token_hash FROM step_up_tokens") == [["h4"]])
+        #expect(try SQLiteFile.query(path, "SELECT message_id FROM sms_deliveries") == [["SM4"]])
+
+        // Rows written after the purge keep the order.
+        try store.writeTransaction { transaction throws(StoreError) in
+            try transaction.insertStepUpToken(hash: "h5", StepUpTokenRecord(
+                userID: "erin", action: nil, createdAt: 1100, expiresAt: 1400, createdBoot: nil, usedAt: nil))
+        }
+        cutoffs.tokenExpiredBy = 1300
+        #expect(try store.purge(cutoffs).tokens == 1)
+        #expect(try SQLiteFile.query(path, "SELECT token_hash FROM step_up_tokens") == [["h5"]])
+        #expect(try SQLiteFile.query(path, "PRAGMA integrity_check") == [["ok"]])
     }
 
     @Test func databaseFromANewerVersionIsRefusedAndLeftUntouched() throws {
