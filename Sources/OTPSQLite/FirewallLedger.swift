@@ -28,6 +28,11 @@ final class FirewallLedger: Sendable {
         var entries: [BudgetKey: Entry] = [:]
         var lastSeen: Int64 = 0
         var loaded = false
+        /// The writing connection's `PRAGMA data_version` when the records last caught up with the
+        /// log. While it stays the same no other connection has committed, so the log still ends
+        /// with this process's own rows and `catchUp` need not read it (a send's cheapest
+        /// firewall work: a statement that finds nothing cost 2,800 instructions).
+        var dataVersion: Int64?
         /// Changes whenever a key is added or removed, so indices into `entries` taken before are
         /// known to be stale.
         var generation = 0
@@ -67,10 +72,13 @@ final class FirewallLedger: Sendable {
     /// Brings this process's records up to the end of the log. Only inside a write transaction.
     fileprivate func catchUp(on connection: SQLiteConnection) throws(StoreError) {
         try state.withLock { state throws(StoreError) in
+            let version = try connection.dataVersion()
             guard state.loaded else {
                 try FirewallLedger.load(&state, on: connection)
+                state.dataVersion = version
                 return
             }
+            guard version != state.dataVersion else { return }
             // Row by row, never the whole backlog in memory (another process may have appended
             // tens of thousands since the last look).
             var missed = false
@@ -91,6 +99,7 @@ final class FirewallLedger: Sendable {
             }
             if let unreadable { throw FirewallLedger.unreadable(unreadable) }
             if missed { try FirewallLedger.load(&state, on: connection) }
+            state.dataVersion = version
         }
     }
 

@@ -114,6 +114,12 @@ final class SQLiteConnection {
     /// The rowid of the last row inserted on this connection.
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
+    /// `PRAGMA data_version`: changes when another connection, of this process or another, has
+    /// committed to the file since this one last asked; never for this connection's own commits.
+    func dataVersion() throws(StoreError) -> Int64 {
+        try statement("PRAGMA data_version").first { row in row.integer(0) } ?? 0
+    }
+
     /// The error SQLite reports for the last call on this connection. Carries the SQL, never values.
     func failure(sql: String) -> StoreError {
         SQLiteConnection.error(code: sqlite3_extended_errcode(handle), message: "\(String(cString: sqlite3_errmsg(handle))) in: \(sql)")
