@@ -56,7 +56,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // jemalloc serves every malloc of the process (Swift's, SQLite's, libfcgi's): linked
-            // ahead of libc, its symbols come first. A request makes 50 to 120 allocations; glibc's
+            // ahead of libc, its symbols come first. A request makes 50 to 150 allocations; glibc's
             // cost 4.6k to 14.5k instructions more per request (README, "Design choices").
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
