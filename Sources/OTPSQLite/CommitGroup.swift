@@ -94,7 +94,12 @@ final class CommitGroup: Sendable {
             defer { handOver()?.handOverLead() }
             guard autocommit else { return try CommitGroup.runAlone(work, on: connection, firewall: firewall, checkpointer: checkpointer) }
             checkpointer.copyTail(on: connection)
-            return try work(SQLiteTransaction(connection: connection))
+            // Read outside the statement's transaction: its start, if it finds another commit,
+            // moves the version too, and `committed` then sees more than its own commit.
+            let before = firewall.versionBeforeCommit(on: connection)
+            let output = try work(SQLiteTransaction(connection: connection))
+            firewall.committed(on: connection, before: before)
+            return output
         }
         var output: T?
         return try withoutActuallyEscaping(work) { work throws(StoreError) -> T in
@@ -186,7 +191,9 @@ final class CommitGroup: Sendable {
             }
         }
         do throws(StoreError) {
+            let before = ledger.versionBeforeCommit(on: connection)
             try connection.statement("COMMIT").run()
+            ledger.committed(on: connection, before: before)
         } catch {
             fail(batch, error, on: connection, firewall: firewall)
         }
@@ -201,7 +208,9 @@ final class CommitGroup: Sendable {
         let firewall = FirewallBatch(ledger)
         do throws(StoreError) {
             let output = try work(SQLiteTransaction(connection: connection, firewall: firewall))
+            let before = ledger.versionBeforeCommit(on: connection)
             try connection.statement("COMMIT").run()
+            ledger.committed(on: connection, before: before)
             return output
         } catch {
             _ = try? connection.statement("ROLLBACK").run()

@@ -28,11 +28,12 @@ final class FirewallLedger: Sendable {
         var entries: [BudgetKey: Entry] = [:]
         var lastSeen: Int64 = 0
         var loaded = false
-        /// The writing connection's `PRAGMA data_version` when the records last caught up with the
-        /// log. While it stays the same no other connection has committed, so the log still ends
-        /// with this process's own rows and `catchUp` need not read it (reading it to find nothing
-        /// new cost every send with the firewall on 2,800 instructions; the pragma costs 1,300).
-        var dataVersion: Int64?
+        /// The writing connection's file data version at which these records are known to be the
+        /// log's: set by a catch-up, and moved on by a commit of this process that is the only
+        /// change since (`committed`). While it stays the same no other connection has committed,
+        /// so the log still ends with this process's own rows and `catchUp` need not read it
+        /// (reading it to find nothing new cost every send with the firewall on 2,800 instructions).
+        var dataVersion: UInt32?
         /// Changes whenever a key is added or removed, so indices into `entries` taken before are
         /// known to be stale.
         var generation = 0
@@ -53,6 +54,9 @@ final class FirewallLedger: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The records are loaded, so commits must keep `State.dataVersion` in step (read without the
+    /// lock on every commit, firewall on or off).
+    private let tracking = Atomic<Bool>(false)
 
     /// Every record as stored (`otp-fcgi firewall status`), read in one read transaction without
     /// touching any process's copy.
@@ -72,10 +76,11 @@ final class FirewallLedger: Sendable {
     /// Brings this process's records up to the end of the log. Only inside a write transaction.
     fileprivate func catchUp(on connection: SQLiteConnection) throws(StoreError) {
         try state.withLock { state throws(StoreError) in
-            let version = try connection.dataVersion()
+            let version = connection.fileDataVersion()
             guard state.loaded else {
                 try FirewallLedger.load(&state, on: connection)
                 state.dataVersion = version
+                tracking.store(true, ordering: .relaxed)
                 return
             }
             guard version != state.dataVersion else { return }
@@ -100,6 +105,25 @@ final class FirewallLedger: Sendable {
             if let unreadable { throw FirewallLedger.unreadable(unreadable) }
             if missed { try FirewallLedger.load(&state, on: connection) }
             state.dataVersion = version
+        }
+    }
+
+    /// What `committed` compares with, read just before a commit (inside the transaction, or before
+    /// an autocommit statement); nil while the ledger holds nothing.
+    func versionBeforeCommit(on connection: SQLiteConnection) -> UInt32? {
+        tracking.load(ordering: .relaxed) ? connection.fileDataVersion() : nil
+    }
+
+    /// A transaction on the writing connection committed. If the records were the log's at
+    /// `before` and the version moved by exactly this commit (no transaction start found another
+    /// connection's commit), they still are: this process's own changes reached them as the
+    /// transaction made them. Anything else leaves the old version, and the next catch-up reads.
+    func committed(on connection: SQLiteConnection, before: UInt32?) {
+        guard let before else { return }
+        let after = connection.fileDataVersion()
+        guard after == before &+ 1 else { return }
+        state.withLock { state in
+            if state.dataVersion == before { state.dataVersion = after }
         }
     }
 
@@ -169,6 +193,7 @@ final class FirewallLedger: Sendable {
     /// was rolled back): the next catch-up loads everything again.
     fileprivate func forget() {
         state.withLock { state in state = State(generation: state.generation + 1) }
+        tracking.store(false, ordering: .relaxed)
     }
 
     /// Rewrites `sms_firewall` as of `now` and drops the log rows it covers (see the type's comment).

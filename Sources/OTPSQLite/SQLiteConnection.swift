@@ -114,10 +114,16 @@ final class SQLiteConnection {
     /// The rowid of the last row inserted on this connection.
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
-    /// `PRAGMA data_version`: changes when another connection, of this process or another, has
-    /// committed to the file since this one last asked; never for this connection's own commits.
-    func dataVersion() throws(StoreError) -> Int64 {
-        try statement("PRAGMA data_version").first { row in row.integer(0) } ?? 0
+    /// The file's data version as this connection's pager counts it (`SQLITE_FCNTL_DATA_VERSION`).
+    /// Only this connection's own calls move it: each of its commits adds one, and so does a
+    /// transaction it starts that finds another connection (of this process or another) has
+    /// committed since its last one. A function call, not a statement (`PRAGMA data_version`
+    /// costs ten times as much).
+    func fileDataVersion() -> UInt32 {
+        var version: UInt32 = 0
+        // nil: the main database.
+        _ = sqlite3_file_control(handle, nil, SQLITE_FCNTL_DATA_VERSION, &version)
+        return version
     }
 
     /// The error SQLite reports for the last call on this connection. Carries the SQL, never values.

@@ -55,6 +55,35 @@ struct FirewallLedgerTests {
         #expect(status.map { $0.window.used(at: Self.now) } == [5, 5, 10])
     }
 
+    /// A process's own commits move its connection's data version as another process's commits
+    /// do; a commit must not let the ledger take the other process's change for its own.
+    @Test func anotherProcessesChangeIsSeenAfterCommitsThatDoNotTouchTheFirewall() throws {
+        let h = try Harness()
+        let first = h.sqliteStore
+        let second = try Self.otherProcess(h.dbPath)
+        try Self.charge(first, [Self.alice])
+        #expect(try Self.used(first, Self.alice) == 1)
+        // A lone statement in autocommit (the step-up check's kind) after the other's change.
+        try Self.charge(second, [Self.alice])
+        #expect(try first.commits.perform(statement: "DELETE FROM sms_deliveries WHERE rowid = -1", []) == 0)
+        #expect(try Self.used(first, Self.alice) == 2)
+        // A transaction of several statements, the firewall untouched, after the other's change.
+        try Self.charge(second, [Self.alice])
+        try first.writeTransaction { transaction throws(StoreError) in
+            let connection = (transaction as! SQLiteTransaction).connection
+            try connection.statement("DELETE FROM sms_deliveries WHERE rowid = -1").run()
+            try connection.statement("DELETE FROM sms_deliveries WHERE rowid = -2").run()
+        }
+        #expect(try Self.used(first, Self.alice) == 3)
+        // Its own commits alone leave it in step: its own changes count once each.
+        for round in 1...3 {
+            #expect(try first.commits.perform(statement: "DELETE FROM sms_deliveries WHERE rowid = -1", []) == 0)
+            try Self.charge(first, [Self.alice])
+            #expect(try Self.used(first, Self.alice) == 3 + round)
+        }
+        #expect(try Self.used(second, Self.alice) == 6)
+    }
+
     @Test func aRolledBackTransactionLeavesNoChangeBehind() throws {
         let h = try Harness()
         let store = h.sqliteStore
