@@ -26,16 +26,11 @@ public struct KeyValueLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        // Later sources win: the handler's metadata, then the provider's, then the event's. All go
-        // into one list in that order; `line` sorts it by key and, of equal keys, writes the last.
-        // (No lookups to find overridden keys: each would hash the key, on every line.)
-        let provided = metadataProvider?.get() ?? [:]
-        let extra = event.metadata ?? [:]
-        var fields = Fields(capacity: metadata.count + provided.count + extra.count)
-        fields.append(metadata)
-        fields.append(provided)
-        fields.append(extra)
-        let line = KeyValueLogHandler.line(level: event.level, message: event.message.description, fields: fields) { buffer in
+        // Later sources win: the handler's metadata, then the provider's, then the event's.
+        let line = KeyValueLogHandler.line(
+            level: event.level, message: event.message.description,
+            sources: Sources(metadata, metadataProvider?.get() ?? [:], event.metadata ?? [:])
+        ) { buffer in
             KeyValueLogHandler.appendTimestamp(to: &buffer)
         }
         line.withUnsafeBytes { bytes in
@@ -51,33 +46,62 @@ public struct KeyValueLogHandler: LogHandler {
 
     /// One line, keys after the fixed three in sorted order so lines are easy to diff and grep.
     public static func format(timestamp: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        var fields = Fields(capacity: metadata.count)
-        fields.append(metadata)
-        let bytes = line(level: level, message: message, fields: fields) { $0.append(contentsOf: timestamp.utf8) }
+        let bytes = line(level: level, message: message, sources: Sources(metadata, [:], [:])) { $0.append(contentsOf: timestamp.utf8) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// A line's fields in the order of their sources, keys apart from values so that sorting by
-    /// key never copies a value.
-    private struct Fields {
-        var keys: [String] = []
-        var values: [Logger.MetadataValue] = []
+    /// A line's metadata where it is, in the order of its sources. A field is named by its source
+    /// and its position there, so ordering the fields copies no key, value or array.
+    private struct Sources {
+        let dictionaries: (Logger.Metadata, Logger.Metadata, Logger.Metadata)
 
-        init(capacity: Int) {
-            keys.reserveCapacity(capacity)
-            values.reserveCapacity(capacity)
+        init(_ first: Logger.Metadata, _ second: Logger.Metadata, _ third: Logger.Metadata) {
+            dictionaries = (first, second, third)
         }
 
-        mutating func append(_ metadata: Logger.Metadata) {
-            for (key, value) in metadata {
-                keys.append(key)
-                values.append(value)
+        struct Field {
+            var source: Int
+            var index: Logger.Metadata.Index
+        }
+
+        var count: Int { dictionaries.0.count + dictionaries.1.count + dictionaries.2.count }
+
+        /// Every field, in source order, into `fields` (at least `count` long).
+        func fill(_ fields: UnsafeMutableBufferPointer<Field>) {
+            var next = 0
+            for index in dictionaries.0.indices {
+                fields[next] = Field(source: 0, index: index)
+                next += 1
+            }
+            for index in dictionaries.1.indices {
+                fields[next] = Field(source: 1, index: index)
+                next += 1
+            }
+            for index in dictionaries.2.indices {
+                fields[next] = Field(source: 2, index: index)
+                next += 1
+            }
+        }
+
+        func key(_ field: Field) -> String {
+            switch field.source {
+            case 0: dictionaries.0.keys[field.index]
+            case 1: dictionaries.1.keys[field.index]
+            default: dictionaries.2.keys[field.index]
+            }
+        }
+
+        func value(_ field: Field) -> Logger.MetadataValue {
+            switch field.source {
+            case 0: dictionaries.0.values[field.index]
+            case 1: dictionaries.1.values[field.index]
+            default: dictionaries.2.values[field.index]
             }
         }
     }
 
     /// Of two equal keys the later one (in source order) is written.
-    private static func line(level: Logger.Level, message: String, fields: Fields, timestamp: (inout [UInt8]) -> Void) -> [UInt8] {
+    private static func line(level: Logger.Level, message: String, sources: Sources, timestamp: (inout [UInt8]) -> Void) -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(512)
         buffer.append(contentsOf: "ts=".utf8)
@@ -86,29 +110,35 @@ public struct KeyValueLogHandler: LogHandler {
         buffer.appendUTF8(level.rawValue)
         buffer.append(contentsOf: " msg=".utf8)
         appendValue(message, to: &buffer)
-        fields.keys.withUnsafeBufferPointer { keys in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: keys.count) { order in
-                // Positions by key, equal keys in source order: an insertion sort, as a line has a
-                // handful of fields (a general sort costs more in its setup than in its compares).
-                for position in keys.indices {
-                    var slot = position
-                    while slot > 0 && keys[order[slot - 1]] > keys[position] {
-                        order[slot] = order[slot - 1]
-                        slot -= 1
-                    }
-                    order[slot] = position
+        let count = sources.count
+        withUnsafeTemporaryAllocation(of: Sources.Field.self, capacity: count) { fields in
+            sources.fill(fields)
+            // By key, equal keys in source order: an insertion sort, as a line has a handful of
+            // fields (a general sort costs more in its setup than in its compares).
+            for position in 1..<max(count, 1) {
+                let field = fields[position]
+                let key = sources.key(field)
+                var slot = position
+                while slot > 0 && sources.key(fields[slot - 1]) > key {
+                    fields[slot] = fields[slot - 1]
+                    slot -= 1
                 }
-                for index in keys.indices {
-                    let position = order[index]
-                    if index + 1 < keys.count && keys[order[index + 1]] == keys[position] { continue }
-                    buffer.append(0x20)
-                    buffer.appendUTF8(keys[position])
-                    buffer.append(UInt8(ascii: "="))
-                    switch fields.values[position] {
-                    case .string(let text): appendValue(text, to: &buffer)
-                    case .stringConvertible(let convertible): appendValue(convertible.description, to: &buffer)
-                    case let value: appendValue(value.description, to: &buffer)
-                    }
+                fields[slot] = field
+            }
+            var nextKey = count > 0 ? sources.key(fields[0]) : ""
+            for position in 0..<count {
+                let key = nextKey
+                if position + 1 < count {
+                    nextKey = sources.key(fields[position + 1])
+                    if nextKey == key { continue }
+                }
+                buffer.append(0x20)
+                buffer.appendUTF8(key)
+                buffer.append(UInt8(ascii: "="))
+                switch sources.value(fields[position]) {
+                case .string(let text): appendValue(text, to: &buffer)
+                case .stringConvertible(let convertible): appendValue(convertible.description, to: &buffer)
+                case let value: appendValue(value.description, to: &buffer)
                 }
             }
         }

@@ -95,6 +95,30 @@ struct KeyValueLogHandlerTests {
         #expect(line.hasSuffix(" level=info msg=\"code sent\" event=otp.send outcome=sent phone=8230f6bd440e\n"), "\(line)")
     }
 
+    /// The handler's metadata, the provider's and the event's are merged into one sorted list of
+    /// keys; of a key given by several, the later source's value is written, once.
+    @Test func theEventOverridesTheProviderWhichOverridesTheHandler() throws {
+        var fds: [Int32] = [0, 0]
+        try #require(pipe(&fds) == 0)
+        let provider = Logger.MetadataProvider { ["request": "r-7", "outcome": "provided", "zone": "z"] }
+        var logger = Logger(label: "t") { _ in
+            var handler = KeyValueLogHandler(logLevel: .info, fileDescriptor: fds[1])
+            handler.metadataProvider = provider
+            return handler
+        }
+        logger[metadataKey: "outcome"] = "pending"
+        logger[metadataKey: "request"] = "r-1"
+        logger[metadataKey: "alpha"] = "a"
+        logger.info("m", metadata: ["outcome": "sent", "beta": "b"])
+        logger.info("n")
+        close(fds[1])
+        let output = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true).readDataToEndOfFile()
+        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n")
+        try #require(lines.count == 2)
+        #expect(lines[0].hasSuffix(" level=info msg=m alpha=a beta=b outcome=sent request=r-7 zone=z"), "\(lines[0])")
+        #expect(lines[1].hasSuffix(" level=info msg=n alpha=a outcome=provided request=r-7 zone=z"), "\(lines[1])")
+    }
+
     @Test func handlerWritesOneLinePerEventAtOrAboveItsLevel() throws {
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
