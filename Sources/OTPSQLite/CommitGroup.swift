@@ -191,9 +191,7 @@ final class CommitGroup: Sendable {
             }
         }
         do throws(StoreError) {
-            let before = ledger.versionBeforeCommit(on: connection)
-            try connection.statement("COMMIT").run()
-            ledger.committed(on: connection, before: before)
+            try commit(on: connection, firewall: ledger)
         } catch {
             fail(batch, error, on: connection, firewall: firewall)
         }
@@ -208,9 +206,7 @@ final class CommitGroup: Sendable {
         let firewall = FirewallBatch(ledger)
         do throws(StoreError) {
             let output = try work(SQLiteTransaction(connection: connection, firewall: firewall))
-            let before = ledger.versionBeforeCommit(on: connection)
-            try connection.statement("COMMIT").run()
-            ledger.committed(on: connection, before: before)
+            try commit(on: connection, firewall: ledger)
             return output
         } catch {
             _ = try? connection.statement("ROLLBACK").run()
@@ -223,6 +219,13 @@ final class CommitGroup: Sendable {
     private static func begin(on connection: SQLiteConnection, checkpointer: WALCheckpointer) throws(StoreError) {
         checkpointer.copyTail(on: connection)
         try connection.statement("BEGIN IMMEDIATE").run()
+    }
+
+    /// Every batch's `COMMIT`, the firewall's records kept in step with the file's data version.
+    private static func commit(on connection: SQLiteConnection, firewall ledger: FirewallLedger) throws(StoreError) {
+        let before = ledger.versionBeforeCommit(on: connection)
+        try connection.statement("COMMIT").run()
+        ledger.committed(on: connection, before: before)
     }
 
     /// The database failed under the batch: none of it stays, and every request hears so.
