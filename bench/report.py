@@ -232,7 +232,8 @@ def markdown(data):
     m = data.get("memory", {})
     if m:
         out += ["", "Memory: peak RSS (VmHWM, reset just before the case; RssAnon/RssFile at the end of it), MB = MiB:", ""]
-        for key, label in (("otp_fcgi_128", "otp-fcgi, step-up-check at 128 connections"),
+        for key, label in (("otp_fcgi_start", f"otp-fcgi just started ({WORKERS} workers), one health request answered: what is resident before any load"),
+                           ("otp_fcgi_128", "otp-fcgi, step-up-check at 128 connections"),
                            ("floor_b_128", "floor B, 128 connections"),
                            ("otp_fcgi_1M", "otp-fcgi, 1M-row database (check and verify)")):
             if m.get(key):

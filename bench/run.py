@@ -151,6 +151,8 @@ def run(args, results_dir, started):
         raise BenchError(f"health through nginx answered {status} {body!r}")
 
     data = {"meta": report.machine_meta(args), "main": [], "sweep": [], "scale": [], "memory": {}, "instructions": {}}
+    # Resident before any load: the binary, its libraries, each worker's objects and connection.
+    data["memory"]["otp_fcgi_start"] = memory(stack.otp.pid)
     runner = Runner(stack, args.warmup, args.duration)
     if args.workers_sweep_only:
         data["workers_sweep"] = workers_sweep(args, stack, runner, small_db)
