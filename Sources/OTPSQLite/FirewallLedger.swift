@@ -37,6 +37,21 @@ final class FirewallLedger: Sendable {
         /// Changes whenever a key is added or removed, so indices into `entries` taken before are
         /// known to be stale.
         var generation = 0
+        /// The keys the last read found and where, in `recentGeneration`. Sends read the same total
+        /// and country records again and again (a user's too, on a resend), and a transaction
+        /// writes back what it read: comparing a few short keys costs a fraction of hashing each.
+        var recent: [(key: BudgetKey, index: Dictionary<BudgetKey, Entry>.Index)] = []
+        var recentGeneration = -1
+
+        /// Where `key` is: as the last read found it while no key came or went since, else looked up.
+        /// (`mutating` only so that a call through a closure's capture reads the state in place
+        /// instead of copying it.)
+        mutating func index(of key: BudgetKey) -> Dictionary<BudgetKey, Entry>.Index? {
+            if recentGeneration == generation {
+                for found in recent where found.key == key { return found.index }
+            }
+            return entries.index(forKey: key)
+        }
 
         mutating func replay(_ changes: [FirewallChange]) {
             for change in changes {
@@ -151,35 +166,31 @@ final class FirewallLedger: Sendable {
         StoreError(kind: .corrupt, detail: "(sms_firewall_log): row \(id) is not a list of firewall changes")
     }
 
-    /// Where a read found its records, so the write that follows needs no second search.
-    fileprivate struct Positions {
-        var keys: [BudgetKey] = []
-        var indices: [Dictionary<BudgetKey, Entry>.Index?] = []
-        var generation = -1
-    }
-
     /// The records of `keys` this process holds (those it holds none of count nothing).
-    fileprivate func records(_ keys: [BudgetKey], positions: inout Positions) -> [FirewallRecord] {
+    fileprivate func records(_ keys: [BudgetKey]) -> [FirewallRecord] {
         state.withLock { state in
             var records: [FirewallRecord] = []
             records.reserveCapacity(keys.count)
-            positions = Positions(keys: keys, indices: [], generation: state.generation)
-            positions.indices.reserveCapacity(keys.count)
+            var found = 0
             for key in keys {
-                let index = state.entries.index(forKey: key)
-                positions.indices.append(index)
-                if let index { records.append(state.entries.values[index].record) }
+                guard let index = state.index(of: key) else { continue }
+                records.append(state.entries.values[index].record)
+                // Kept in place for the next read and for the write that follows.
+                if found < state.recent.count { state.recent[found] = (key, index) } else { state.recent.append((key, index)) }
+                found += 1
             }
+            state.recent.removeLast(state.recent.count - found)
+            state.recentGeneration = state.generation
             return records
         }
     }
 
     /// A transaction's changed records, and the log row it appended, taken at once: it must call
     /// `forget` if it does not commit after all.
-    fileprivate func accept(_ records: FirewallRecords, appended: Int64, positions: Positions) {
+    fileprivate func accept(_ records: FirewallRecords, appended: Int64) {
         state.withLock { state in
             records.forEachChanged { record in
-                if positions.generation == state.generation, let at = positions.keys.firstIndex(of: record.key), let index = positions.indices[at] {
+                if let index = state.index(of: record.key) {
                     state.entries.values[index] = Entry(record: record, dirty: true)
                 } else {
                     if state.entries.updateValue(Entry(record: record, dirty: true), forKey: record.key) == nil { state.generation += 1 }
@@ -230,7 +241,6 @@ final class FirewallLedger: Sendable {
 final class FirewallBatch {
     private let ledger: FirewallLedger
     private var caughtUp = false
-    private var positions = FirewallLedger.Positions()
     /// Changes handed to the ledger so far: a rolled-back savepoint compares it with its `mark`.
     private(set) var changeCount = 0
 
@@ -255,7 +265,7 @@ final class FirewallBatch {
 
     func records(_ keys: [BudgetKey], on connection: SQLiteConnection) throws(StoreError) -> [FirewallRecord] {
         try catchUp(on: connection)
-        return ledger.records(keys, positions: &positions)
+        return ledger.records(keys)
     }
 
     /// Appends the changes as one log row; the changed records (read in this transaction, then
@@ -266,7 +276,7 @@ final class FirewallBatch {
         try catchUp(on: connection)
         try connection.statement("INSERT INTO sms_firewall_log (changes) VALUES (?1)").run([.bytes(FirewallChange.encoded(records.changes))])
         changeCount += 1
-        ledger.accept(records, appended: connection.lastInsertRowID, positions: positions)
+        ledger.accept(records, appended: connection.lastInsertRowID)
     }
 
     /// Rewrites `sms_firewall` as of now and drops the log rows it covers.

@@ -136,6 +136,26 @@ struct FirewallLedgerTests {
         #expect(try Self.used(third, Self.alice) == 3)
     }
 
+    /// The ledger finds a send's records where the last read found them while no key came or
+    /// went; new keys move records as the ledger's table grows, and reads and writes must follow.
+    @Test func recordsStayExactWhileNewKeysMoveTheTable() throws {
+        let h = try Harness()
+        let store = h.sqliteStore
+        for round in 1...300 {
+            try Self.charge(store, [Self.alice, .total])
+            // A new user with each round: the ledger grows (and rehashes) under the keys read before.
+            try Self.charge(store, [BudgetKey(.user, "user-\(round)"), .total])
+            #expect(try Self.used(store, Self.alice) == round)
+            #expect(try Self.used(store, .total) == 2 * round)
+        }
+        // Every record as another process reads it from the file: nothing went to the wrong key.
+        let records = try Self.otherProcess(h.dbPath).firewallRecords()
+        #expect(records.count == 302)
+        #expect(records.allSatisfy { record in
+            record.window.used(at: Self.now) == (record.key == .total ? 600 : record.key == Self.alice ? 300 : 1)
+        })
+    }
+
     @Test func aDatabaseOfSchemaThreeKeepsItsFirewallRecords() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
