@@ -117,20 +117,23 @@ class Runner:
         port = self.stack.port_1m if big else self.stack.port
         warm = wrk(self.stack, script, path, connections, self.warmup, [str(warm_file), "1", "@THREADS@", *script_args], port=port)
         margin = 2.5
+        sock = self.stack.socket_1m if big else self.stack.socket
         for attempt in range(2):
             count = int(max(warm["rps"], 100) * self.duration * margin) + 1000
             write_lines(main_file, make_supply(count))
             before = seed.count(db, effect_sql)
             mark = self.stack.log_mark("otp-fcgi-1M" if big else "otp-fcgi")
+            batches = self.stack.write_batches(sock)
             measured = wrk(self.stack, script, path, connections, self.duration, [str(main_file), "0", "@THREADS@", *script_args],
                            port=port)
+            batching = batching_figures(batches, self.stack.write_batches(sock))
             if not measured["exhausted"] or attempt == 1:
                 break
             log(f"  {name} @{connections}: the supply ran out ({measured['rps']:.0f} req/s); again with a larger one")
             margin = max(margin * 2, 3 * measured["rps"] / max(warm["rps"], 1))
         delta = seed.count(db, effect_sql) - before
         rows = {t: seed.count(db, f"SELECT count(*) FROM {t}") for t in ("step_up_tokens", "otp_codes")}
-        return self.record(name, connections, measured, expect, db_delta=delta, extra={"supply": count, "rows": rows},
+        return self.record(name, connections, measured, expect, db_delta=delta, extra={"supply": count, "rows": rows, **batching},
                            service_errors=self.stack.errors_since(mark))
 
     def step_up_check(self, name, connections, db, clear=True, big=False):
@@ -215,11 +218,22 @@ class Runner:
         warm = wrk(stack, "send.lua", path, connections, self.warmup, [str(first), "1", "@THREADS@", *args])
         lines_before = stack.sms_file.read_text().count("\n")
         mark = stack.log_mark(log_name)
+        sock = stack.socket_firewall if firewall else stack.socket
+        batches = stack.write_batches(sock)
         measured = wrk(stack, "send.lua", path, connections, self.duration,
                        [str(first), str(warm["next_index"]), "@THREADS@", *args])
+        extra = batching_figures(batches, stack.write_batches(sock))
         delivered = stack.sms_file.read_text().count("\n") - lines_before
-        extra = {"firewall_log": stack.firewall_lines_since(case_mark)} if firewall else None
+        if firewall:
+            extra["firewall_log"] = stack.firewall_lines_since(case_mark)
         return self.record(name, connections, measured, "none", db_delta=delivered, extra=extra, service_errors=stack.errors_since(mark))
+
+
+def batching_figures(before, after):
+    """Group commit over a measured run, from the responder's counters before and after it: write
+    transactions (one fsync each) and the requests' writes per transaction."""
+    batches, writes = after[0] - before[0], after[1] - before[1]
+    return {"write_batches": int(batches), "writes_per_commit": round(writes / batches, 2) if batches else None}
 
 
 def write_lines(path, lines):

@@ -79,6 +79,7 @@ class _StackOnPostgres:
         self._stack = stack
         self._bench = bench
         self.port_1m = bench.port
+        self.socket_1m = bench.socket
 
     def __getattr__(self, name):
         return getattr(self._stack, name)

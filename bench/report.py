@@ -195,14 +195,18 @@ def markdown(data):
         f"SQLite WAL, synchronous={SYNCHRONOUS.upper()} in both, databases in {meta['db_dir']}. nginx: the shipped files plus a plain-HTTP bench server on "
         f"127.0.0.1 (bench/nginx-bench.conf).",
         "",
-        f"| case ({MAIN_CONNECTIONS} connections) | req/s | p50 ms | p99 ms | × floor A | × floor B | instructions/request | × floor B instructions |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| case ({MAIN_CONNECTIONS} connections) | req/s | p50 ms | p99 ms | × floor A | × floor B | writes per commit | instructions/request | × floor B instructions |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in main:
         per = ins.get(keys.get(r["case"], ""), {}).get("per_request")
         flag = " ⚠" if r["problems"] else ""
         out.append(f"| {r['case']}{flag} | {fmt(r['rps'])} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | "
-                   f"{fmt(ratio(r['rps'], floor_a), 3)} | {fmt(x_floor_b(r), 2)} | {fmt(per)} | {fmt(ratio(per, fb_ins), 2)} |")
+                   f"{fmt(ratio(r['rps'], floor_a), 3)} | {fmt(x_floor_b(r), 2)} | {fmt(r.get('writes_per_commit'), 1)} | {fmt(per)} | "
+                   f"{fmt(ratio(per, fb_ins), 2)} |")
+    out += ["", "Writes per commit: group commit over the measured run, the responder's `otp_db_batched_writes_total` over its "
+            "`otp_db_write_batches_total` (requests' write transactions per `COMMIT`, so per fsync); floor B commits every "
+            "request on its own (1)."]
     out += ["", "Sends are `verify_phone` (as user `bench`, a new valid Dutch mobile each time): a `step_up` code goes only to the "
             "user's verified phone. Every otp-fcgi of the run has the SMS firewall's budgets and tripwire off, except the one behind "
             "\"send (file sink, firewall on)\": the same sends to a second otp-fcgi on the same database, firewall in monitor mode with "
@@ -212,12 +216,13 @@ def markdown(data):
             "verified phone it went to.", ""]
     out += [f"- {line}" for line in firewall_lines(data)]
     out += ["", "Step-up check (through `auth_request`), connection sweep; floors measured next to it at the same connection count:", "",
-            "| connections | floor A req/s | floor B req/s (p50 / p99 ms) | floor B, no writer mutex req/s (p99 ms) | step-up-check req/s | p50 ms | p99 ms | × floor A | × floor B |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| connections | floor A req/s | floor B req/s (p50 / p99 ms) | floor B, no writer mutex req/s (p99 ms) | step-up-check req/s | p50 ms | p99 ms | writes per commit | × floor A | × floor B |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in data["sweep"]:
         out.append(f"| {s['connections']} | {fmt(s['floor_a'])} | {fmt(s['floor_b'])} ({fmt(s.get('floor_b_p50_ms'), 2)} / {fmt(s['floor_b_p99_ms'], 1)}) | "
                    f"{fmt(s['floor_b_plain'])} ({fmt(s['floor_b_plain_p99_ms'], 1)}) | {fmt(s['check'])} | {fmt(s['check_p50_ms'], 2)} | "
-                   f"{fmt(s['check_p99_ms'], 2)} | {fmt(ratio(s['check'], s['floor_a']), 3)} | {fmt(s['check_x_floor_b'], 2)} |")
+                   f"{fmt(s['check_p99_ms'], 2)} | {fmt(s.get('check_writes_per_commit'), 1)} | {fmt(ratio(s['check'], s['floor_a']), 3)} | "
+                   f"{fmt(s['check_x_floor_b'], 2)} |")
     out += one_connection_lines(data)
     out += workers_sweep_lines(data)
     if data.get("scale"):
@@ -342,14 +347,15 @@ def workers_sweep_lines(data):
            f"and settings, synchronous={SYNCHRONOUS.upper()}); {sweep['warmup_s']} s warm-up and {sweep['duration_s']} s measured per "
            f"point, each on fresh tokens or codes. Each connection count's points ran between two floor B runs at that count "
            f"({sweep['bracket_s']} s each; floor B: {WORKERS} threads with a writer mutex; its row is their mean). "
-           f"Cells: req/s (p99 ms)."]
+           f"Cells: req/s (p99 ms; writes per commit)."]
     for case in workers_sweep_cases(sweep):
         cells = {(p["workers"], p["connections"]): p for p in sweep["points"] if p["case"] == case}
         out += ["", f"| {case}: `--workers` ↓, connections → | " + " | ".join(map(str, sweep["connections"])) + " |",
                 "|---:|" + "---:|" * len(sweep["connections"])]
         for workers in sweep["workers"]:
             row = [cells.get((workers, n)) for n in sweep["connections"]]
-            out.append(f"| {workers} | " + " | ".join(f"{fmt(p['rps'])} ({fmt(p['p99_ms'], 1)})" if p else "—" for p in row) + " |")
+            out.append(f"| {workers} | " + " | ".join(f"{fmt(p['rps'])} ({fmt(p['p99_ms'], 1)}; {fmt(p.get('writes_per_commit'), 1)})"
+                                                      if p else "—" for p in row) + " |")
         out.append("| floor B | " + " | ".join(f"{fmt(floor_b[n]['rps'])} ({fmt(floor_b[n]['p99_ms'], 1)})" if n in floor_b else "—"
                                                 for n in sweep["connections"]) + " |")
         out += ["", best_workers_line(case, sweep["best"][case])]

@@ -229,7 +229,8 @@ def run(args, results_dir, started):
             "floor_b_p99_ms": results[("floor B", n)]["p99_ms"],
             "floor_b_plain_p99_ms": results[("floor B plain", n)]["p99_ms"],
             "check": results[("check", n)]["rps"], "check_p50_ms": results[("check", n)]["p50_ms"],
-            "check_p99_ms": results[("check", n)]["p99_ms"], "check_x_floor_b": results[("check", n)]["rps"] / results[("check", n)]["floor_b_adjacent"]})
+            "check_p99_ms": results[("check", n)]["p99_ms"], "check_x_floor_b": results[("check", n)]["rps"] / results[("check", n)]["floor_b_adjacent"],
+            "check_writes_per_commit": results[("check", n)].get("writes_per_commit")})
 
     if not args.skip_scale:
         # A second otp-fcgi on a second database, behind a second bench server, both up at once:
@@ -241,7 +242,7 @@ def run(args, results_dir, started):
         stack.mint(big_db).filler(args.scale_rows)
         seed.checkpoint(big_db)
         log(f"  seeded in {time.time() - t:.0f} s")
-        stack.otp_1m = stack.start_otp(big_db, "otp-fcgi-1M", state / "otp-1M.sock")
+        stack.otp_1m = stack.start_otp(big_db, "otp-fcgi-1M", stack.socket_1m)
         reset_peak(stack.otp_1m.pid)
         small_check = runner.step_up_check("step-up-check (small database)", c, small_db)
         big_check = runner.step_up_check("step-up-check (1M rows)", c, big_db, clear=False, big=True)
@@ -294,7 +295,8 @@ def workers_sweep(args, stack, runner, db):
                         ("step-up-check", runner.step_up_check(f"step-up-check, --workers {workers}", n, db)),
                         ("verify (wrong code)", runner.verify(f"verify (wrong code), --workers {workers}", n, db, True))):
                     points.append({"case": case, "workers": workers, "connections": n, "rps": figures["rps"],
-                                   "p50_ms": figures["p50_ms"], "p99_ms": figures["p99_ms"]})
+                                   "p50_ms": figures["p50_ms"], "p99_ms": figures["p99_ms"],
+                                   "writes_per_commit": figures.get("writes_per_commit")})
             after = runner.static("floor B (again)", "/floor-b", n, 204, warm=False, seconds=args.bracket)
             floor_b = (before["rps"] + after["rps"]) / 2
             for point in points:

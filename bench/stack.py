@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import fcgi_client
 import seed
 from common import AUTHORIZATION, BENCH, FIREWALL_OFF, FIREWALL_ON, ROOT, SYNCHRONOUS, TTL_SECONDS, WORKERS, BenchError, log
 
@@ -125,6 +126,7 @@ class Stack:
         self.pepper = os.urandom(32).hex()
         self.socket = state / "otp.sock"
         self.socket_firewall = state / "otp-firewall.sock"  # the send case with the SMS firewall on
+        self.socket_1m = state / "otp-1M.sock"  # the otp-fcgi on the 1M-row database
         self.sms_file = state / "sms.jsonl"
         self.otp = None
         self.otp_1m = None
@@ -141,7 +143,7 @@ class Stack:
         # The shipped snippet once more, for the second bench server, with its upstream swapped for
         # the socket of the otp-fcgi that serves the 1M-row database.
         snippet = (self.state / "nginx/snippets/otp-fcgi.conf").read_text()
-        copy, swapped = re.subn(r"fastcgi_pass\s+otp_fcgi\s*;", f"fastcgi_pass unix:{self.state}/otp-1M.sock;", snippet)
+        copy, swapped = re.subn(r"fastcgi_pass\s+otp_fcgi\s*;", f"fastcgi_pass unix:{self.socket_1m};", snippet)
         if swapped == 0 or "otp_fcgi;" in copy:
             raise BenchError("cannot point a copy of snippets/otp-fcgi.conf at the 1M-row otp-fcgi: did the upstream name change?")
         (self.state / "nginx/snippets/otp-fcgi-1M.conf").write_text(copy)
@@ -164,6 +166,15 @@ class Stack:
             "STEP_UP_TOKEN_TTL_SECONDS": str(TTL_SECONDS),
             **(FIREWALL_ON if firewall else FIREWALL_OFF),
         }
+
+    def write_batches(self, sock):
+        """(write batches, batched writes) so far of the otp-fcgi on `sock`: its group-commit counters,
+        read from its metrics straight on the socket."""
+        status, _, body = fcgi_client.request(str(sock), fcgi_client.nginx_params("GET", "/metrics", extra=[("OTP_ENDPOINT", "metrics")]))
+        if status != 200:
+            raise BenchError(f"metrics of {sock} answered {status}")
+        values = dict(line.rsplit(" ", 1) for line in body.decode().splitlines() if line and not line.startswith("#"))
+        return float(values.get("otp_db_write_batches_total", 0)), float(values.get("otp_db_batched_writes_total", 0))
 
     def mint(self, db):
         """`otp-fcgi bench-mint` (the binary under test) on `db`, in the environment otp-fcgi serves `db` with."""

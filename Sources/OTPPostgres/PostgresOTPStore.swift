@@ -102,4 +102,7 @@ public final class PostgresOTPStore: VersionedStore {
     public func schemaVersion() throws(StoreError) -> Int {
         try PostgresSchema.version(connection)
     }
+
+    /// Each request commits on its own connection; PostgreSQL groups the flushes of concurrent commits.
+    public var writeBatches: (@Sendable () -> WriteBatchCounts)? { nil }
 }

@@ -1,4 +1,5 @@
 import OTPLogic
+import Synchronization
 
 /// `OTPStore` on SQLite. One instance per worker thread: its own connection for reads outside a
 /// transaction, and the file's group commit (one writing connection per process) for writes. It
@@ -29,6 +30,11 @@ public final class SQLiteOTPStore: VersionedStore {
     /// `WALCheckpointer`): once when checkpoints start failing, not again until one succeeds.
     public static func reportCheckpointFailures(to report: @escaping @Sendable (StoreError) -> Void) {
         WALCheckpointer.failureReporter.withLock { $0 = report }
+    }
+
+    /// The file's group commit in this process: every store open on the file shares it.
+    public var writeBatches: (@Sendable () -> WriteBatchCounts)? {
+        { [commits] in WriteBatchCounts(batches: commits.batches.load(ordering: .relaxed), writes: commits.jobs.load(ordering: .relaxed)) }
     }
 
     /// The schema version this binary writes.

@@ -30,7 +30,7 @@ struct Server {
         let smsLimit = try inFlightLimit()
         let maintenanceStore = try openMaintenanceStore()
         let state = ServerState()
-        let exposition = bootstrapMetrics(state: state)
+        let exposition = bootstrapMetrics(state: state, store: maintenanceStore)
         reportCheckpointFailures()
         let handlers = try openWorkers(smsLimit: smsLimit, exposition: exposition)
         let signals = blockHandledSignals()
@@ -81,13 +81,16 @@ struct Server {
         }
     }
 
-    /// Prometheus behind swift-metrics, and the text the metrics endpoint serves.
-    private func bootstrapMetrics(state: ServerState) -> @Sendable () -> String {
+    /// Prometheus behind swift-metrics, and the text the metrics endpoint serves. `store` shares
+    /// the workers' group commit, whose counts are read at each scrape.
+    private func bootstrapMetrics(state: ServerState, store: any VersionedStore) -> @Sendable () -> String {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let inFlightGauge = Gauge(label: "otp_requests_in_flight")
+        let batching = store.writeBatches.map { (read: $0, metrics: WriteBatchMetrics()) }
         return {
             inFlightGauge.record(state.requestsInFlight)
+            if let batching { batching.metrics.publish(batching.read()) }
             return registry.emitToString()
         }
     }

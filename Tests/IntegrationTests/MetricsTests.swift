@@ -42,6 +42,11 @@ extension Integration {
             #expect(metrics["otp_step_up_checks_total{outcome=\"denied\",reason=\"other_user\"}"] == 1)
             #expect(metrics["otp_sms_provider_duration_seconds_count"] == 3)
             #expect(metrics["otp_requests_in_flight"] ?? 0 >= 1)
+            // Group commit: at least the session's dozen writes, each in one of the batches (its
+            // requests came one at a time, so mostly one a batch).
+            let batches = try #require(metrics["otp_db_write_batches_total"])
+            let writes = try #require(metrics["otp_db_batched_writes_total"])
+            #expect(batches >= 10 && writes >= batches)
             // Labels carry outcomes only: no phone digits, no code, no token.
             for secret in [String(phone.dropFirst()), code, token] { #expect(!scrape.body.contains(secret)) }
         }

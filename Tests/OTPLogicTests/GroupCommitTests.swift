@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import Testing
 @testable import OTPLogic
 @testable import OTPSQLite
@@ -103,6 +104,28 @@ struct GroupCommitTests {
         #expect(results.allSatisfy { $0 == nil })
         #expect(try h.rows("SELECT count(*) FROM step_up_tokens") == [["8"]])
         #expect(group.batches.load(ordering: .relaxed) - batchesBefore == 2, "the blocker's batch, then the seven that queued behind it")
+    }
+
+    @Test func theStoreCountsItsBatchesAndTheMetricsCarryThemWhenRead() throws {
+        let h = try Harness()
+        let read = try #require(h.sqliteStore.writeBatches)
+        let metrics = TestMetrics()
+        let published = WriteBatchMetrics(factory: metrics)
+        published.publish(read())
+        let before = read()
+        _ = try batchBehindABlocker(h.dbPath, count: 8) { index, transaction throws(StoreError) in
+            try transaction.insertStepUpToken(hash: "t\(index)", GroupCommitTests.token(index))
+        }
+        try h.store.writeTransaction { transaction throws(StoreError) in try transaction.insertStepUpToken(hash: "alone", GroupCommitTests.token(9)) }
+        let after = read()
+        #expect(after.batches - before.batches == 3, "the blocker's batch, the seven behind it, the lone write")
+        #expect(after.writes - before.writes == 9)
+        // Nothing reaches the metrics between reads; a read carries all of it, a second one nothing more.
+        #expect(try metrics.expectCounter("otp_db_write_batches_total").totalValue == Int64(before.batches))
+        published.publish(after)
+        published.publish(after)
+        #expect(try metrics.expectCounter("otp_db_write_batches_total").totalValue == Int64(after.batches))
+        #expect(try metrics.expectCounter("otp_db_batched_writes_total").totalValue == Int64(after.writes))
     }
 
     @Test func oneRequestsConstraintViolationRollsBackOnlyItsOwnWork() throws {

@@ -38,6 +38,15 @@ struct PostgresStoreTests {
         #expect(!notAURL.description.contains("s3cret"))
     }
 
+    @Test(.enabled(if: StoreKind.testServerURL != nil)) func itCountsNoBatchesOfItsOwn() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let location = try StoreLocation.make(.postgres, in: directory)
+        defer { location.remove() }
+        // Each request commits on its own connection: /metrics shows no group-commit counters for it.
+        #expect(try location.open(clock: SystemClock()).writeBatches == nil)
+    }
+
     @Test func sqlStateClassesAreThePortsKinds() {
         let kinds: [String?: StoreError.Kind] = [
             "08006": .unreachable, "08001": .unreachable, "57P01": .unreachable, "57P03": .unreachable, nil: .unreachable,

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Synchronization
 
 /// The service's counters, through swift-metrics: the process bootstraps a factory (Prometheus in
 /// production), tests pass their own. Handles with the same name and labels share one value, so
@@ -99,6 +100,30 @@ public final class OTPMetrics {
         let made = Counter(label: name.description, dimensions: labels(), factory: factory)
         counters[key] = made
         return made
+    }
+}
+
+/// Group commit's counters, `otp_db_write_batches_total` and `otp_db_batched_writes_total`: the
+/// store counts them itself (`VersionedStore.writeBatches`) and they are carried into the metrics
+/// when the metrics are read, so a batch makes no metric call while it holds the writer.
+public final class WriteBatchMetrics: Sendable {
+    private let batches: Counter
+    private let writes: Counter
+    private let published = Mutex(WriteBatchCounts(batches: 0, writes: 0))
+
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        batches = Counter(label: "otp_db_write_batches_total", dimensions: [], factory: factory)
+        writes = Counter(label: "otp_db_batched_writes_total", dimensions: [], factory: factory)
+    }
+
+    /// Adds what the store counted since the last call (scrapes may run on several workers at once).
+    public func publish(_ counts: WriteBatchCounts) {
+        published.withLock { last in
+            guard counts.batches >= last.batches, counts.writes >= last.writes else { return }
+            batches.increment(by: counts.batches - last.batches)
+            writes.increment(by: counts.writes - last.writes)
+            last = counts
+        }
     }
 }
 

@@ -5,6 +5,22 @@ public protocol VersionedStore: OTPStore {
     var migration: (from: Int, to: Int) { get }
     /// The schema version the database is at now.
     func schemaVersion() throws(StoreError) -> Int
+    /// Reads how this process's writes to the database were grouped into commits since it started,
+    /// from any thread; nil for a store that commits each request's writes on its own (PostgreSQL:
+    /// the server groups the flushes of concurrent commits itself).
+    var writeBatches: (@Sendable () -> WriteBatchCounts)? { get }
+}
+
+/// Write transactions run (one commit, one fsync each, whether or not it succeeded) and the
+/// requests' writes run in them: the second over the first is the mean batch of group commit.
+public struct WriteBatchCounts: Sendable, Equatable {
+    public var batches: Int
+    public var writes: Int
+
+    public init(batches: Int, writes: Int) {
+        self.batches = batches
+        self.writes = writes
+    }
 }
 
 /// One finding of a read-only look at the configured database (`otp-fcgi check-config`):
